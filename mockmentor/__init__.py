@@ -1,0 +1,13 @@
+"""MockMentor: a self-hosted AI mock-interview system.
+
+The code lives in four folders that install as sub-packages: `mockmentor.data` (data
+preparation), `mockmentor.training`, `mockmentor.evaluation` and `mockmentor.serving`.
+This package holds what they share: configuration, model assets, tracking and the CLI.
+"""
+
+from pathlib import Path
+
+__version__ = "0.1.0"
+
+# The repository root: configs, data and DVC outputs are found relative to it.
+REPO_ROOT = Path(__file__).resolve().parent.parent
