@@ -1,0 +1,75 @@
+"""Agreement metrics and the similarity baselines, on real rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mockmentor.evaluation.scorer_baselines import isotonic_scores, tfidf_similarity
+from mockmentor.evaluation.scorer_metrics import agreement, half_points, per_question_pearson
+from mockmentor.training.scorer_data import augment, load_pairs
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def pairs() -> pd.DataFrame:
+    processed, splits = REPO / "data/processed", REPO / "data/splits"
+    if not (processed / "answers.parquet").exists():
+        from mockmentor.data.prepare import main
+
+        main(REPO / "configs/data.yaml")
+    return load_pairs(processed, splits)
+
+
+def test_perfect_and_inverted_predictions() -> None:
+    human = np.array([0, 1.5, 3, 4.5, 5])
+    perfect = agreement(human, human, human - 0.1, human + 0.1)
+    assert (perfect["pearson"], perfect["rmse"], perfect["qwk"], perfect["coverage80"]) == (
+        1.0,
+        0.0,
+        1.0,
+        1.0,
+    )
+    inverted = agreement(human, 5 - human)
+    assert inverted["pearson"] == -1.0 and inverted["qwk"] < 0 and inverted["coverage80"] is None
+
+
+def test_half_points_round_and_clip() -> None:
+    assert half_points(np.array([-1.0, 0.24, 0.26, 4.9, 7.0])).tolist() == [0, 0, 1, 10, 10]
+
+
+def test_per_question_pearson_skips_constant_questions() -> None:
+    frame = pd.DataFrame(
+        {"question_id": ["a"] * 3 + ["b"] * 3, "score": [1, 2, 3, 5, 5, 5], "pred": [1, 2, 4, 1, 2, 3]}
+    )
+    result = per_question_pearson(frame, "pred")
+    assert result["a"] == pytest.approx(0.9820, abs=1e-4) and np.isnan(result["b"])
+
+
+def test_pairs_join_questions_and_splits(pairs: pd.DataFrame) -> None:
+    assert len(pairs) == 2273 and pairs[["question", "reference", "split", "fold"]].notna().all().all()
+    assert set(pairs["split"]) == {"train", "val", "test"}
+
+
+def test_augmentation_adds_both_ends_of_the_scale(pairs: pd.DataFrame) -> None:
+    train = pairs[pairs["split"] == "train"]
+    augmented = augment(train, negatives_per_question=2, seed=0)
+    full = augmented[augmented["source"] == "augment:reference"]
+    negative = augmented[augmented["source"] == "augment:other-question"]
+    assert len(full) == 81 and (full["answer"] == full["reference"]).all() and (full["score"] == 5).all()
+    assert len(negative) == 162 and (negative["score"] == 0).all()
+    original_question = negative["id"].str.split(":vs:").str[0].map(pairs.set_index("id")["question_id"])
+    assert (original_question != negative["question_id"]).all()
+
+
+def test_tfidf_baseline_tracks_human_scores(pairs: pd.DataFrame) -> None:
+    train, test = pairs[pairs["split"] == "train"], pairs[pairs["split"] == "test"]
+    scores = isotonic_scores(
+        tfidf_similarity(train, train), train["score"].to_numpy(), tfidf_similarity(test, train)
+    )
+    assert scores.min() >= 0 and scores.max() <= 5
+    assert agreement(test["score"].to_numpy(), scores)["pearson"] > 0.3

@@ -1,0 +1,65 @@
+"""Rows for the answer scorer: (question, reference, answer) -> human score, with splits.
+
+Reads only what `prepare` wrote (processed records and split files). Augmentation adds
+rows that teach the scale's ends without tying the model to question identities:
+the reference answer itself is a full-score answer, and an answer to one question paired
+with another question's reference earns nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+COLUMNS = ["id", "question_id", "question", "reference", "answer", "score", "grader1", "grader2", "source"]
+
+
+def load_pairs(processed_dir: Path, splits_dir: Path) -> pd.DataFrame:
+    """Every graded answer with its question, reference, UA split and UQ fold."""
+    answers = pd.read_parquet(processed_dir / "answers.parquet")
+    questions = pd.read_parquet(processed_dir / "questions.parquet").set_index("id")
+    frame = answers.assign(
+        question=answers["question_id"].map(questions["text"]),
+        reference=answers["question_id"].map(questions["reference_answer"]),
+        answer=answers["text"],
+    )[COLUMNS]
+    ua = pd.read_parquet(splits_dir / "ua.parquet").set_index("id")["split"]
+    uq = pd.read_parquet(splits_dir / "uq.parquet").set_index("question_id")["fold"]
+    return frame.assign(split=frame["id"].map(ua), fold=frame["question_id"].map(uq))
+
+
+def augment(rows: pd.DataFrame, negatives_per_question: int, seed: int) -> pd.DataFrame:
+    """`rows` plus reference-as-answer (score 5) and cross-question negatives (score 0)."""
+    rng = np.random.default_rng(seed)
+    per_question = rows.drop_duplicates("question_id")
+    full_marks = per_question.assign(
+        id=per_question["question_id"] + ":reference",
+        answer=per_question["reference"],
+        score=5.0,
+        grader1=5.0,
+        grader2=5.0,
+        source="augment:reference",
+    )
+    negatives = []
+    for question in per_question.itertuples():
+        others = rows[rows["question_id"] != question.question_id]
+        if others.empty:
+            break
+        picked = others.iloc[
+            rng.choice(len(others), size=min(negatives_per_question, len(others)), replace=False)
+        ]
+        negatives.append(
+            picked.assign(
+                id=picked["id"] + f":vs:{question.question_id}",
+                question_id=question.question_id,
+                question=question.question,
+                reference=question.reference,
+                score=0.0,
+                grader1=0.0,
+                grader2=0.0,
+                source="augment:other-question",
+            )
+        )
+    return pd.concat([rows, full_marks, *negatives], ignore_index=True)
