@@ -28,7 +28,6 @@ models: setup
 
 pipeline: models
 	dvc repro
-	dvc metrics show
 
 run: pipeline
 	@echo "Data report: data/report.json"
@@ -42,7 +41,8 @@ test: lint
 	pytest
 
 bench: setup
-	@echo "no benchmarks yet"
+	dvc repro train_scorer
+	python bench/scorer_throughput.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

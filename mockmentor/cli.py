@@ -18,6 +18,7 @@ import typer
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("BENTOML_DO_NOT_TRACK", "true")
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 app = typer.Typer(
     help="MockMentor: AI mock interviews, trained and served from this repository.",
@@ -40,7 +41,7 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except (ConfigError, RecordError, ModelAssetError) as err:
+        except (ConfigError, RecordError, ModelAssetError, LookupError) as err:
             typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
             raise typer.Exit(2) from None
 
@@ -55,6 +56,55 @@ def prepare(config: ConfigOption = Path("configs/data.yaml")) -> None:
 
     report = main(config)
     typer.echo(json.dumps(report, indent=2))
+
+
+@app.command("train-scorer")
+@user_errors
+def train_scorer(config: ConfigOption = Path("configs/scorer.yaml")) -> None:
+    """DVC stage `train_scorer`: fine-tune the answer scorer on human scores, register it."""
+    from mockmentor.training.train_scorer import main
+
+    typer.echo(json.dumps(main(config), indent=2))
+
+
+@app.command("evaluate-scorer")
+@user_errors
+def evaluate_scorer(config: ConfigOption = Path("configs/scorer.yaml")) -> None:
+    """DVC stage `evaluate_scorer`: scorer and baselines vs human graders (UA and UQ)."""
+    from mockmentor.evaluation.evaluate_scorer import main
+
+    report = main(config)
+    for protocol in ("ua", "uq"):
+        for method, metrics in report.get(protocol, {}).items():
+            typer.echo(
+                f"{protocol}  {method:16} r={metrics['pearson']:.3f}  rmse={metrics['rmse']:.3f}  "
+                f"qwk={metrics['qwk']:.3f}  coverage80={metrics['coverage80']}"
+            )
+
+
+@app.command()
+@user_errors
+def score(
+    answer: Annotated[str, typer.Option(help="the candidate's answer")],
+    reference: Annotated[str, typer.Option(help="the answer a grader expects")],
+    question: Annotated[str, typer.Option(help="the question asked")] = "",
+    model_dir: Annotated[
+        Path | None, typer.Option(help="a scorer folder; default: the registry's champion")
+    ] = None,
+) -> None:
+    """Score one answer with the champion scorer: prints {score, low, high} as JSON."""
+    from pydantic import ValidationError
+
+    from mockmentor.answer_scorer import AnswerScorer
+
+    scorer = AnswerScorer(model_dir) if model_dir else AnswerScorer.champion()[0]
+    try:
+        [result] = scorer.score([{"question": question, "reference": reference, "answer": answer}])
+    except ValidationError as err:
+        problem = err.errors()[0]
+        typer.secho(f"error: {problem['loc'][0]}: {problem['msg']}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    typer.echo(result.model_dump_json())
 
 
 @app.command()

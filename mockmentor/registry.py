@@ -82,8 +82,9 @@ def champion_dir(name: str) -> tuple[Path, str]:
     # Keyed by store too: two stores (e.g. a test store) can both hold a version 1.
     store = hashlib.sha256(get_settings().mlflow_tracking_uri.encode()).hexdigest()[:12]
     target = get_settings().cache_dir / "registry" / store / name / str(version)
-    model = target / "artifacts" / "model"
-    if not model.is_dir():
+    if not (target / "MLmodel").is_file():
         target.mkdir(parents=True, exist_ok=True)
         mlflow.artifacts.download_artifacts(f"models:/{name}/{version}", dst_path=str(target))
+    # pyfunc keeps a logged folder under artifacts/ by its original name
+    [model] = [path for path in (target / "artifacts").iterdir() if path.is_dir()]
     return model, str(version)

@@ -37,5 +37,21 @@ def mohler_copy(tmp_path: Path) -> Path:
     return target
 
 
+@pytest.fixture(scope="session")
+def prepared_data() -> Path:
+    """data/processed and data/splits, made by the `prepare` stage if a fresh clone lacks them."""
+    data = REPO / "data"
+    if not (data / "processed/answers.parquet").exists() or not (data / "splits/ua.parquet").exists():
+        from mockmentor.data.prepare import main
+
+        cwd = Path.cwd()
+        os.chdir(REPO)  # the recipe's paths are relative to the repository, as DVC runs it
+        try:
+            main(REPO / "configs/data.yaml")
+        finally:
+            os.chdir(cwd)
+    return data
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     shutil.rmtree(_MLFLOW_DIR, ignore_errors=True)

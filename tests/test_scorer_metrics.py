@@ -12,17 +12,10 @@ from mockmentor.evaluation.scorer_baselines import isotonic_scores, tfidf_simila
 from mockmentor.evaluation.scorer_metrics import agreement, half_points, per_question_pearson
 from mockmentor.training.scorer_data import augment, load_pairs
 
-REPO = Path(__file__).resolve().parent.parent
-
 
 @pytest.fixture(scope="module")
-def pairs() -> pd.DataFrame:
-    processed, splits = REPO / "data/processed", REPO / "data/splits"
-    if not (processed / "answers.parquet").exists():
-        from mockmentor.data.prepare import main
-
-        main(REPO / "configs/data.yaml")
-    return load_pairs(processed, splits)
+def pairs(prepared_data: Path) -> pd.DataFrame:
+    return load_pairs(prepared_data / "processed", prepared_data / "splits")
 
 
 def test_perfect_and_inverted_predictions() -> None:

@@ -1,0 +1,233 @@
+"""The answer scorer's network and its fine-tuning with the transformers Trainer.
+
+Two architectures share one interface (`build`, `fit`, `predict_raw`):
+  cross    one encoder reads "reference [SEP] answer" and regresses the score;
+  siamese  one encoder embeds reference and answer separately; the score is their cosine.
+The siamese form keeps the encoder's pretrained similarity prior (it starts as the bi-encoder
+baseline), which is what lets it generalise to questions it never saw; freezing the lower
+layers protects that prior further and makes each step cheaper. Targets are scores / 5.
+"""
+
+from __future__ import annotations
+
+from dataclasses import field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import torch
+from pydantic.dataclasses import dataclass
+from torch import nn
+
+from mockmentor.config import STRICT
+
+MAX_SCORE = 5.0
+
+
+@dataclass(config=STRICT)
+class ScorerRecipe:
+    architecture: Literal["cross", "siamese"] = field(metadata={"help": "how reference and answer meet"})
+    max_length: int = field(metadata={"help": "tokens per input (per side for siamese)"})
+    learning_rate: float = field(metadata={"help": "peak AdamW learning rate"})
+    epochs: float = field(metadata={"help": "passes over the (augmented) training rows"})
+    batch_size: int = field(metadata={"help": "rows per optimisation step"})
+    warmup_ratio: float = field(default=0.1, metadata={"help": "share of steps with rising LR"})
+    weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay"})
+    freeze_layers: int = field(default=0, metadata={"help": "lower encoder layers kept frozen"})
+    augment_reference: bool = field(default=True, metadata={"help": "reference answer as a 5"})
+    negatives_per_question: int = field(default=0, metadata={"help": "other-question answers as 0"})
+    seed: int = field(default=0, metadata={"help": "seed of init, shuffling and augmentation"})
+    max_steps: int = field(default=-1, metadata={"help": "stop after this many steps (tests)"})
+
+    def __post_init__(self) -> None:
+        if not 16 <= self.max_length <= 512:
+            raise ValueError("max_length must be within 16..512")
+        if self.learning_rate <= 0 or self.epochs <= 0 or self.batch_size < 1:
+            raise ValueError("learning_rate and epochs must be positive, batch_size at least 1")
+        if not 0 <= self.freeze_layers <= 6:
+            raise ValueError("freeze_layers must be within 0..6 (the encoder has 6 layers)")
+
+
+def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    weights = mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+
+
+class SiameseScorer(nn.Module):
+    """cosine(mean-pooled reference, mean-pooled answer) as a score in [-1, 1] (× 5 later)."""
+
+    def __init__(self, encoder: nn.Module) -> None:
+        super().__init__()
+        self.encoder = encoder
+
+    def embed(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return mean_pool(hidden, attention_mask)
+
+    def forward(
+        self,
+        ref_input_ids: torch.Tensor,
+        ref_attention_mask: torch.Tensor,
+        ans_input_ids: torch.Tensor,
+        ans_attention_mask: torch.Tensor,
+        labels: torch.Tensor | None = None,
+    ) -> dict[str, torch.Tensor]:
+        similarity = nn.functional.cosine_similarity(
+            self.embed(ref_input_ids, ref_attention_mask), self.embed(ans_input_ids, ans_attention_mask)
+        )
+        output = {"logits": similarity}
+        if labels is not None:
+            output["loss"] = nn.functional.mse_loss(similarity, labels.to(similarity.dtype))
+        return output
+
+
+class CrossScorer(nn.Module):
+    """Mean-pooled joint encoding of (reference, answer) -> one regression output."""
+
+    def __init__(self, encoder: nn.Module) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.head = nn.Linear(encoder.config.hidden_size, 1)
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        token_type_ids: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+    ) -> dict[str, torch.Tensor]:
+        hidden = self.encoder(
+            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+        ).last_hidden_state
+        logits = self.head(mean_pool(hidden, attention_mask)).squeeze(-1)
+        output = {"logits": logits}
+        if labels is not None:
+            output["loss"] = nn.functional.mse_loss(logits, labels.to(logits.dtype))
+        return output
+
+
+def build(encoder_dir: Path, architecture: str, freeze_layers: int = 0) -> tuple[nn.Module, Any]:
+    from transformers import AutoModel, AutoTokenizer
+
+    encoder = AutoModel.from_pretrained(encoder_dir)
+    if freeze_layers:
+        for module in (encoder.embeddings, *encoder.encoder.layer[:freeze_layers]):
+            module.requires_grad_(False)
+    model = SiameseScorer(encoder) if architecture == "siamese" else CrossScorer(encoder)
+    return model, AutoTokenizer.from_pretrained(encoder_dir)
+
+
+class PairCollator:
+    """Tokenise a batch of rows on the fly, padded to the batch's longest input (or to max_length)."""
+
+    def __init__(self, tokenizer: Any, architecture: str, max_length: int, pad_to_max: bool = False) -> None:
+        self.tokenizer, self.architecture, self.max_length = tokenizer, architecture, max_length
+        self.padding: bool | str = "max_length" if pad_to_max else True
+
+    def __call__(self, rows: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        references = [row["reference"] for row in rows]
+        answers = [row["answer"] for row in rows]
+        options = {"padding": self.padding, "truncation": True, "max_length": self.max_length}
+        options["return_tensors"] = "pt"
+        if self.architecture == "siamese":
+            ref, ans = self.tokenizer(references, **options), self.tokenizer(answers, **options)
+            batch = {
+                "ref_input_ids": ref["input_ids"],
+                "ref_attention_mask": ref["attention_mask"],
+                "ans_input_ids": ans["input_ids"],
+                "ans_attention_mask": ans["attention_mask"],
+            }
+        else:
+            batch = dict(self.tokenizer(references, answers, **(options | {"truncation": "longest_first"})))
+        if "label" in rows[0]:
+            batch["labels"] = torch.tensor([row["label"] for row in rows], dtype=torch.float32)
+        return batch
+
+
+def fit(
+    rows: pd.DataFrame, recipe: ScorerRecipe, encoder_dir: Path, work_dir: Path
+) -> tuple[nn.Module, Any, list]:
+    """Fine-tune on `rows` (reference, answer, score); returns model, tokenizer, loss history."""
+    from datasets import Dataset
+    from transformers import Trainer, TrainingArguments, set_seed
+
+    set_seed(recipe.seed)
+    model, tokenizer = build(encoder_dir, recipe.architecture, recipe.freeze_layers)
+    data = Dataset.from_pandas(
+        rows.assign(label=rows["score"] / MAX_SCORE)[["reference", "answer", "label"]], preserve_index=False
+    )
+    arguments = TrainingArguments(
+        output_dir=str(work_dir),
+        per_device_train_batch_size=recipe.batch_size,
+        learning_rate=recipe.learning_rate,
+        num_train_epochs=recipe.epochs,
+        max_steps=recipe.max_steps,
+        warmup_steps=recipe.warmup_ratio,
+        weight_decay=recipe.weight_decay,
+        lr_scheduler_type="linear",
+        seed=recipe.seed,
+        data_seed=recipe.seed,
+        use_cpu=not torch.cuda.is_available(),
+        logging_steps=10,
+        save_strategy="no",
+        report_to=[],
+        remove_unused_columns=False,
+        dataloader_num_workers=0,
+        disable_tqdm=False,
+    )
+    trainer = Trainer(
+        model=model,
+        args=arguments,
+        train_dataset=data,
+        data_collator=PairCollator(tokenizer, recipe.architecture, recipe.max_length),
+    )
+    trainer.train()
+    model.eval()
+    return model, tokenizer, [entry for entry in trainer.state.log_history if "loss" in entry]
+
+
+@torch.inference_mode()
+def predict_raw(
+    model: nn.Module,
+    tokenizer: Any,
+    rows: pd.DataFrame,
+    architecture: str,
+    max_length: int,
+    batch_size: int = 64,
+    bucket: bool = True,
+    pad_to_max: bool = False,
+) -> np.ndarray:
+    """Model outputs (≈ score / 5) for every row. `bucket` batches rows of similar length
+    together so padding stays small; the benchmark turns it off to measure the gain."""
+    collate = PairCollator(tokenizer, architecture, max_length, pad_to_max)
+    lengths = (rows["reference"].str.len() + rows["answer"].str.len()).to_numpy()
+    order = np.argsort(lengths, kind="stable") if bucket else np.arange(len(rows))
+    records = rows[["reference", "answer"]].to_dict("records")
+    out = np.empty(len(rows), dtype=np.float32)
+    for start in range(0, len(order), batch_size):
+        index = order[start : start + batch_size]
+        out[index] = model(**collate([records[i] for i in index]))["logits"].float().numpy()
+    return out
+
+
+def save(model: nn.Module, tokenizer: Any, folder: Path) -> None:
+    """Encoder and tokenizer as a transformers folder; a cross-encoder's head beside it."""
+    from safetensors.torch import save_file
+
+    model.encoder.save_pretrained(folder / "encoder")
+    tokenizer.save_pretrained(folder / "encoder")
+    if isinstance(model, CrossScorer):
+        save_file(
+            {key: value.contiguous() for key, value in model.head.state_dict().items()},
+            str(folder / "head.safetensors"),
+        )
+
+
+def load(folder: Path, architecture: str) -> tuple[nn.Module, Any]:
+    from safetensors.torch import load_file
+
+    model, tokenizer = build(folder / "encoder", architecture)
+    if isinstance(model, CrossScorer):
+        model.head.load_state_dict(load_file(str(folder / "head.safetensors")))
+    return model.eval(), tokenizer

@@ -1,0 +1,128 @@
+"""DVC stage `train_scorer`: fine-tune the answer scorer on human scores (UA train split).
+
+Reads only the `train_scorer` section of configs/scorer.yaml. Fits the network on the
+training answers (plus augmentation), the calibration on the same rows and the conformal
+interval on the validation answers, then writes
+  models/scorer/                         encoder, tokenizer, scorer.json (recipe, calibration)
+  training/metrics/scorer_train.json     validation agreement and training time
+and logs one MLflow run that registers `answer-scorer`, promoting it to `champion` only
+when its validation Pearson beats the current champion's.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, field
+from pathlib import Path
+
+import pandas as pd
+from pydantic.dataclasses import dataclass
+
+from mockmentor.answer_scorer import Calibration, fit_calibration
+from mockmentor.config import STRICT, load_section
+from mockmentor.evaluation.scorer_metrics import agreement
+from mockmentor.model_assets import resolve
+
+from .scorer_data import augment, load_pairs
+from .scorer_model import ScorerRecipe, fit, predict_raw, save
+
+
+@dataclass(config=STRICT)
+class TrainScorerConfig:
+    processed_dir: Path = field(metadata={"help": "records written by `prepare`"})
+    splits_dir: Path = field(metadata={"help": "splits written by `prepare`"})
+    output_dir: Path = field(metadata={"help": "where the trained scorer is written"})
+    metrics: Path = field(metadata={"help": "validation metrics (a DVC metric)"})
+    encoder: str = field(metadata={"help": "pretrained encoder, a name in configs/models.yaml"})
+    interval_level: float = field(metadata={"help": "nominal coverage of the interval"})
+    band_edges: list[float] = field(metadata={"help": "score bands with their own interval width"})
+    register_as: str = field(metadata={"help": "MLflow registered model name"})
+    recipe: ScorerRecipe = field(metadata={"help": "network and optimisation settings"})
+
+    def __post_init__(self) -> None:
+        if not 0.5 <= self.interval_level < 1:
+            raise ValueError("interval_level must be within [0.5, 1)")
+        if self.band_edges != sorted(self.band_edges):
+            raise ValueError("band_edges must be increasing")
+
+
+def training_rows(train: pd.DataFrame, recipe: ScorerRecipe) -> pd.DataFrame:
+    rows = augment(train, recipe.negatives_per_question, recipe.seed)
+    if not recipe.augment_reference:
+        rows = rows[rows["source"] != "augment:reference"]
+    return rows.reset_index(drop=True)
+
+
+def train_and_calibrate(
+    train: pd.DataFrame, val: pd.DataFrame, config: TrainScorerConfig, encoder_dir: Path, output_dir: Path
+) -> tuple[Calibration, dict]:
+    """Fit, calibrate and save one scorer; returns its calibration and validation metrics."""
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as work:
+        model, tokenizer, history = fit(
+            training_rows(train, config.recipe), config.recipe, encoder_dir, Path(work)
+        )
+    seconds = time.perf_counter() - started
+    recipe = config.recipe
+    raw_train = predict_raw(model, tokenizer, train, recipe.architecture, recipe.max_length)
+    raw_val = predict_raw(model, tokenizer, val, recipe.architecture, recipe.max_length)
+    calibration = fit_calibration(
+        raw_train,
+        train["score"].to_numpy(),
+        raw_val,
+        val["score"].to_numpy(),
+        config.band_edges,
+        config.interval_level,
+    )
+    score_val = calibration.score(raw_val)
+    metrics = agreement(val["score"].to_numpy(), score_val, *calibration.interval(score_val))
+    output_dir.mkdir(parents=True, exist_ok=True)
+    save(model, tokenizer, output_dir)
+    meta = {
+        "recipe": asdict(recipe),
+        "calibration": asdict(calibration),
+        "encoder": config.encoder,
+        "train_rows": len(train),
+        "validation": metrics,
+        "train_seconds": round(seconds, 1),
+        "loss_history": history,
+    }
+    (output_dir / "scorer.json").write_text(json.dumps(meta, indent=2) + "\n")
+    return calibration, metrics | {"train_seconds": round(seconds, 1)}
+
+
+# Nothing here reads test rows: the test split belongs to `evaluate_scorer`.
+def main(config_path: Path = Path("configs/scorer.yaml")) -> dict:
+    config = load_section(config_path, "train_scorer", TrainScorerConfig)
+    pairs = load_pairs(config.processed_dir, config.splits_dir)
+    train, val = pairs[pairs["split"] == "train"], pairs[pairs["split"] == "val"]
+    shutil.rmtree(config.output_dir, ignore_errors=True)
+    _, metrics = train_and_calibrate(train, val, config, resolve(config.encoder), config.output_dir)
+    config.metrics.parent.mkdir(parents=True, exist_ok=True)
+    config.metrics.write_text(json.dumps({"val": metrics}, indent=2) + "\n")
+
+    import mlflow
+
+    from mockmentor.registry import register
+    from mockmentor.scorer_pyfunc import ScorerPyfunc
+    from mockmentor.tracking import flatten, stage_run
+
+    meta = json.loads((config.output_dir / "scorer.json").read_text())
+    with stage_run(
+        "train_scorer", asdict(config) | {f"recipe.{k}": v for k, v in asdict(config.recipe).items()}
+    ):
+        mlflow.log_metrics(flatten({"val": metrics}))
+        for entry in meta["loss_history"]:
+            mlflow.log_metric("train.loss", entry["loss"], step=int(entry["step"]))
+        mlflow.log_artifact(str(config.output_dir / "scorer.json"))
+        registration = register(
+            config.register_as, config.output_dir, ScorerPyfunc(), "val_pearson", metrics["pearson"]
+        )
+    print(
+        f"registered {config.register_as} v{registration.version}; champion: "
+        f"{'this version' if registration.promoted else f'v{registration.previous_champion} kept'}"
+    )
+    return {"val": metrics}
