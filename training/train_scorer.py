@@ -29,6 +29,8 @@ from mockmentor.model_assets import resolve
 from .scorer_data import augment, load_pairs
 from .scorer_model import ScorerRecipe, fit, predict_raw, save
 
+CALIBRATION_ROWS = 500
+
 
 @dataclass(config=STRICT)
 class TrainScorerConfig:
@@ -67,11 +69,13 @@ def train_and_calibrate(
         )
     seconds = time.perf_counter() - started
     recipe = config.recipe
-    raw_train = predict_raw(model, tokenizer, train, recipe.architecture, recipe.max_length)
+    # A two-parameter linear map needs a few hundred rows, not every training answer.
+    calibration_rows = train.sample(min(len(train), CALIBRATION_ROWS), random_state=recipe.seed)
+    raw_train = predict_raw(model, tokenizer, calibration_rows, recipe.architecture, recipe.max_length)
     raw_val = predict_raw(model, tokenizer, val, recipe.architecture, recipe.max_length)
     calibration = fit_calibration(
         raw_train,
-        train["score"].to_numpy(),
+        calibration_rows["score"].to_numpy(),
         raw_val,
         val["score"].to_numpy(),
         config.band_edges,
