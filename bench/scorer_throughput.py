@@ -67,21 +67,34 @@ def main() -> None:
     quantized = torch.ao.quantization.quantize_dynamic(scorer.model, {torch.nn.Linear}, dtype=torch.qint8)
     arch, length = scorer.architecture, scorer.max_length
 
-    def path(model: torch.nn.Module, bucket: bool, pad: bool, bf16: bool = False) -> Callable[[], np.ndarray]:
+    def path(
+        model: torch.nn.Module, bucket: bool, pad: bool, distinct: bool = True, bf16: bool = False
+    ) -> Callable[[], np.ndarray]:
         def run() -> np.ndarray:
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
                 return predict_raw(
-                    model, scorer.tokenizer, rows, arch, length, BATCH, bucket=bucket, pad_to_max=pad
+                    model,
+                    scorer.tokenizer,
+                    rows,
+                    arch,
+                    length,
+                    BATCH,
+                    bucket=bucket,
+                    pad_to_max=pad,
+                    distinct_texts=distinct,
                 )
 
         return run
 
     paths = {
-        f"fp32 eager, padded to {length}": path(scorer.model, bucket=False, pad=True),
-        "fp32 eager, padded to batch longest": path(scorer.model, bucket=False, pad=False),
-        "fp32 eager, length-bucketed": path(scorer.model, bucket=True, pad=False),
-        "bf16 autocast, length-bucketed": path(scorer.model, bucket=True, pad=False, bf16=True),
-        "int8 dynamic, length-bucketed": path(quantized, bucket=True, pad=False),
+        f"fp32 eager, every pair, padded to {length}": path(
+            scorer.model, bucket=False, pad=True, distinct=False
+        ),
+        "fp32 eager, every pair, padded to batch longest": path(scorer.model, False, False, distinct=False),
+        "fp32 eager, every pair, length-bucketed": path(scorer.model, True, False, distinct=False),
+        "fp32 eager, distinct texts, length-bucketed": path(scorer.model, True, False),
+        "bf16 autocast, distinct texts, length-bucketed": path(scorer.model, True, False, bf16=True),
+        "int8 dynamic, distinct texts, length-bucketed": path(quantized, True, False),
     }
     gflops = matmul_gflops()
     results, reference = {}, None
