@@ -11,6 +11,7 @@ each path's agreement with the fp32 model and with the human scores. Writes JSON
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import platform
 import statistics
@@ -23,7 +24,7 @@ import pandas as pd
 import torch
 from scipy.stats import pearsonr
 
-from mockmentor.answer_scorer import AnswerScorer
+from mockmentor.answer_scorer import AnswerScorer, quantize_lower_layers
 from mockmentor.training.scorer_data import load_pairs
 from mockmentor.training.scorer_model import predict_raw
 
@@ -55,7 +56,7 @@ def timed(run: Callable[[], np.ndarray], repeats: int) -> tuple[float, np.ndarra
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model-dir", type=Path, default=Path("models/scorer"))
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, default=Path("bench/results/scorer_throughput.json"))
     args = parser.parse_args()
     torch.manual_seed(0)
@@ -64,7 +65,8 @@ def main() -> None:
     test = pairs[pairs["split"] == "test"]
     rows = pd.concat([test] * (PAIRS // len(test) + 1)).head(PAIRS).reset_index(drop=True)
     scorer = AnswerScorer(args.model_dir)
-    quantized = torch.ao.quantization.quantize_dynamic(scorer.model, {torch.nn.Linear}, dtype=torch.qint8)
+    int8_all = quantize_lower_layers(copy.deepcopy(scorer.model), 6)
+    int8_lower = quantize_lower_layers(copy.deepcopy(scorer.model), 3)
     arch, length = scorer.architecture, scorer.max_length
 
     def path(
@@ -94,7 +96,8 @@ def main() -> None:
         "fp32 eager, every pair, length-bucketed": path(scorer.model, True, False, distinct=False),
         "fp32 eager, distinct texts, length-bucketed": path(scorer.model, True, False),
         "bf16 autocast, distinct texts, length-bucketed": path(scorer.model, True, False, bf16=True),
-        "int8 dynamic, distinct texts, length-bucketed": path(quantized, True, False),
+        "int8 dynamic (all 6 layers), distinct texts, length-bucketed": path(int8_all, True, False),
+        "int8 dynamic (layers 1-3), distinct texts, length-bucketed": path(int8_lower, True, False),
     }
     gflops = matmul_gflops()
     results, reference = {}, None

@@ -86,10 +86,23 @@ def fit_calibration(
     return Calibration(base.slope, base.intercept, band_edges, widths, level)
 
 
+def quantize_lower_layers(model: Any, layers: int) -> Any:
+    """Dynamic int8 for the encoder's lowest `layers` layers (measured in bench/): the lower
+    layers tolerate int8 well, the top layers carry the fine-tuned scoring and stay fp32."""
+    import torch
+
+    stack = model.encoder.encoder.layer
+    for index in range(min(layers, len(stack))):
+        stack[index] = torch.ao.quantization.quantize_dynamic(
+            stack[index], {torch.nn.Linear}, dtype=torch.qint8
+        )
+    return model
+
+
 class AnswerScorer:
     """A loaded scorer; create once per process, call `score` with batches."""
 
-    def __init__(self, model_dir: Path, quantize: bool = False) -> None:
+    def __init__(self, model_dir: Path, int8_layers: int = 0) -> None:
         from mockmentor.training.scorer_model import load
 
         meta = json.loads((Path(model_dir) / "scorer.json").read_text())
@@ -98,19 +111,15 @@ class AnswerScorer:
         self.max_length: int = meta["recipe"]["max_length"]
         self.calibration = Calibration(**meta["calibration"])
         self.model, self.tokenizer = load(Path(model_dir), self.architecture)
-        if quantize:
-            import torch
-
-            self.model = torch.ao.quantization.quantize_dynamic(
-                self.model, {torch.nn.Linear}, dtype=torch.qint8
-            )
+        if int8_layers:
+            self.model = quantize_lower_layers(self.model, int8_layers)
 
     @classmethod
-    def champion(cls, quantize: bool = False) -> tuple[AnswerScorer, str]:
+    def champion(cls, int8_layers: int = 0) -> tuple[AnswerScorer, str]:
         from mockmentor.registry import champion_dir
 
         folder, version = champion_dir("answer-scorer")
-        return cls(folder, quantize=quantize), version
+        return cls(folder, int8_layers=int8_layers), version
 
     def raw(self, frame: pd.DataFrame, batch_size: int = 32) -> np.ndarray:
         from mockmentor.training.scorer_model import predict_raw
