@@ -209,8 +209,8 @@ def predict_raw(
         texts = pd.unique(pd.concat([rows["reference"], rows["answer"]]))
         vectors = embed_texts(model, tokenizer, list(texts), max_length, batch_size, bucket, pad_to_max)
         index = {text: row for row, text in enumerate(texts)}
-        reference = vectors[torch.as_tensor(rows["reference"].map(index).to_numpy())]
-        answer = vectors[torch.as_tensor(rows["answer"].map(index).to_numpy())]
+        reference = vectors[torch.tensor(rows["reference"].map(index).to_numpy())]
+        answer = vectors[torch.tensor(rows["answer"].map(index).to_numpy())]
         return nn.functional.cosine_similarity(reference, answer).numpy()
     collate = PairCollator(tokenizer, architecture, max_length, pad_to_max)
     lengths = (rows["reference"].str.len() + rows["answer"].str.len()).to_numpy()
