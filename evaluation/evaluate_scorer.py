@@ -26,7 +26,7 @@ from mockmentor.config import STRICT, load_section
 from mockmentor.model_assets import resolve
 from mockmentor.training.scorer_data import load_pairs
 from mockmentor.training.scorer_model import ScorerRecipe
-from mockmentor.training.train_scorer import TrainScorerConfig, train_and_calibrate
+from mockmentor.training.train_scorer import train_and_calibrate
 
 from . import scorer_plots
 from .scorer_baselines import biencoder_similarity, isotonic_scores, tfidf_similarity
@@ -56,6 +56,12 @@ def baselines(train: pd.DataFrame, test: pd.DataFrame) -> dict[str, np.ndarray]:
         "tfidf": isotonic_scores(tfidf_train, y, tfidf_test),
         "biencoder": isotonic_scores(train["bi_cosine"].to_numpy(), y, test["bi_cosine"].to_numpy()),
     }
+
+
+def add_predictions(frame: pd.DataFrame, scorer: AnswerScorer, learned: str) -> None:
+    """The scorer's calibrated score (column `learned`) and interval (`low`, `high`) for each row."""
+    frame[learned] = scorer.calibration.score(scorer.raw(frame))
+    frame["low"], frame["high"] = scorer.calibration.interval(frame[learned].to_numpy())
 
 
 def summarise(frame: pd.DataFrame, methods: list[str], learned: str) -> dict[str, dict]:
@@ -97,38 +103,29 @@ def main(config_path: Path = Path("configs/scorer.yaml")) -> dict:
 
     # UA: the trained scorer, baselines fitted on the same training answers.
     train, test = pairs[pairs["split"] == "train"], pairs[pairs["split"] == "test"].copy()
-    scorer = AnswerScorer(config.model_dir)
-    test[learned] = scorer.calibration.score(scorer.raw(test))
-    test["low"], test["high"] = scorer.calibration.interval(test[learned].to_numpy())
+    add_predictions(test, AnswerScorer(config.model_dir), learned)
     for name, values in baselines(train, test).items():
         test[name] = values
     report = {"ua": summarise(test, methods, learned)}
     frames = {"ua": test}
 
     if config.retrain_unseen_questions:
-        train_config = TrainScorerConfig(
-            processed_dir=config.processed_dir,
-            splits_dir=config.splits_dir,
-            output_dir=config.model_dir,
-            metrics=config.metrics,
-            encoder=meta["encoder"],
-            interval_level=meta["calibration"]["level"],
-            band_edges=meta["calibration"]["band_edges"],
-            register_as="",
-            recipe=recipe,
-        )
         folds = []
         for fold in tqdm(sorted(pairs["fold"].unique()), desc="UQ folds (retraining the scorer)"):
             held_out = pairs[pairs["fold"] == fold].copy()
             rest = pairs[pairs["fold"] != fold]
             fold_train, fold_val = rest[rest["split"] == "train"], rest[rest["split"] == "val"]
             with tempfile.TemporaryDirectory() as folder:
-                calibration, _ = train_and_calibrate(
-                    fold_train, fold_val, train_config, encoder_dir, Path(folder)
+                train_and_calibrate(
+                    fold_train,
+                    fold_val,
+                    recipe,
+                    encoder=meta["encoder"],
+                    band_edges=meta["calibration"]["band_edges"],
+                    interval_level=meta["calibration"]["level"],
+                    output_dir=Path(folder),
                 )
-                fold_scorer = AnswerScorer(Path(folder))
-            held_out[learned] = calibration.score(fold_scorer.raw(held_out))
-            held_out["low"], held_out["high"] = calibration.interval(held_out[learned].to_numpy())
+                add_predictions(held_out, AnswerScorer(Path(folder)), learned)
             for name, values in baselines(rest, held_out).items():
                 held_out[name] = values
             folds.append(held_out)

@@ -106,7 +106,6 @@ class AnswerScorer:
         from mockmentor.training.scorer_model import load
 
         meta = json.loads((Path(model_dir) / "scorer.json").read_text())
-        self.meta = meta
         self.architecture: str = meta["recipe"]["architecture"]
         self.max_length: int = meta["recipe"]["max_length"]
         self.calibration = Calibration(**meta["calibration"])

@@ -8,6 +8,7 @@ champion's, so serving never silently picks up a worse model.
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,7 +58,7 @@ def register(
         pass  # no champion yet
     better = (
         previous_value is None
-        or previous_value != previous_value  # NaN: the old champion has no comparable metric
+        or math.isnan(previous_value)  # the old champion has no comparable metric
         or (value > previous_value if higher_is_better else value < previous_value)
     )
     if better:

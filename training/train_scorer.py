@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 from pydantic.dataclasses import dataclass
 
-from mockmentor.answer_scorer import Calibration, fit_calibration
+from mockmentor.answer_scorer import fit_calibration
 from mockmentor.config import STRICT, load_section
 from mockmentor.evaluation.scorer_metrics import agreement
 from mockmentor.model_assets import resolve
@@ -59,16 +59,21 @@ def training_rows(train: pd.DataFrame, recipe: ScorerRecipe) -> pd.DataFrame:
 
 
 def train_and_calibrate(
-    train: pd.DataFrame, val: pd.DataFrame, config: TrainScorerConfig, encoder_dir: Path, output_dir: Path
-) -> tuple[Calibration, dict]:
-    """Fit, calibrate and save one scorer; returns its calibration and validation metrics."""
+    train: pd.DataFrame,
+    val: pd.DataFrame,
+    recipe: ScorerRecipe,
+    *,
+    encoder: str,
+    band_edges: list[float],
+    interval_level: float,
+    output_dir: Path,
+) -> dict:
+    """Fit, calibrate and save one scorer to `output_dir`; returns what it wrote to scorer.json."""
+    encoder_dir = resolve(encoder)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as work:
-        model, tokenizer, history = fit(
-            training_rows(train, config.recipe), config.recipe, encoder_dir, Path(work)
-        )
-    seconds = time.perf_counter() - started
-    recipe = config.recipe
+        model, tokenizer, history = fit(training_rows(train, recipe), recipe, encoder_dir, Path(work))
+    seconds = round(time.perf_counter() - started, 1)
     # A two-parameter linear map needs a few hundred rows, not every training answer.
     calibration_rows = train.sample(min(len(train), CALIBRATION_ROWS), random_state=recipe.seed)
     raw_train = predict_raw(model, tokenizer, calibration_rows, recipe.architecture, recipe.max_length)
@@ -78,8 +83,8 @@ def train_and_calibrate(
         calibration_rows["score"].to_numpy(),
         raw_val,
         val["score"].to_numpy(),
-        config.band_edges,
-        config.interval_level,
+        band_edges,
+        interval_level,
     )
     score_val = calibration.score(raw_val)
     metrics = agreement(val["score"].to_numpy(), score_val, *calibration.interval(score_val))
@@ -88,14 +93,14 @@ def train_and_calibrate(
     meta = {
         "recipe": asdict(recipe),
         "calibration": asdict(calibration),
-        "encoder": config.encoder,
+        "encoder": encoder,
         "train_rows": len(train),
         "validation": metrics,
-        "train_seconds": round(seconds, 1),
+        "train_seconds": seconds,
         "loss_history": history,
     }
     (output_dir / "scorer.json").write_text(json.dumps(meta, indent=2) + "\n")
-    return calibration, metrics | {"train_seconds": round(seconds, 1)}
+    return meta
 
 
 # Nothing here reads test rows: the test split belongs to `evaluate_scorer`.
@@ -104,7 +109,16 @@ def main(config_path: Path = Path("configs/scorer.yaml")) -> dict:
     pairs = load_pairs(config.processed_dir, config.splits_dir)
     train, val = pairs[pairs["split"] == "train"], pairs[pairs["split"] == "val"]
     shutil.rmtree(config.output_dir, ignore_errors=True)
-    _, metrics = train_and_calibrate(train, val, config, resolve(config.encoder), config.output_dir)
+    meta = train_and_calibrate(
+        train,
+        val,
+        config.recipe,
+        encoder=config.encoder,
+        band_edges=config.band_edges,
+        interval_level=config.interval_level,
+        output_dir=config.output_dir,
+    )
+    metrics = meta["validation"] | {"train_seconds": meta["train_seconds"]}
     config.metrics.parent.mkdir(parents=True, exist_ok=True)
     config.metrics.write_text(json.dumps({"val": metrics}, indent=2) + "\n")
 
@@ -114,7 +128,6 @@ def main(config_path: Path = Path("configs/scorer.yaml")) -> dict:
     from mockmentor.scorer_pyfunc import ScorerPyfunc
     from mockmentor.tracking import flatten, stage_run
 
-    meta = json.loads((config.output_dir / "scorer.json").read_text())
     with stage_run(
         "train_scorer", asdict(config) | {f"recipe.{k}": v for k, v in asdict(config.recipe).items()}
     ):
