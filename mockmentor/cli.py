@@ -82,6 +82,35 @@ def evaluate_scorer(config: ConfigOption = Path("configs/scorer.yaml")) -> None:
             )
 
 
+@app.command("build-dialogues")
+@user_errors
+def build_dialogues(config: ConfigOption = Path("configs/interviewer.yaml")) -> None:
+    """DVC stage `build_dialogues`: interviewer training turns from the real records."""
+    from mockmentor.data.build_dialogues import main
+
+    typer.echo(json.dumps(main(config), indent=2))
+
+
+@app.command("train-interviewer")
+@user_errors
+def train_interviewer(config: ConfigOption = Path("configs/interviewer.yaml")) -> None:
+    """DVC stage `train_interviewer`: LoRA fine-tune of the interviewer LLM, GGUF export, register."""
+    from mockmentor.training.train_interviewer import main
+
+    typer.echo(json.dumps(main(config), indent=2))
+
+
+@app.command("evaluate-interviewer")
+@user_errors
+def evaluate_interviewer(config: ConfigOption = Path("configs/interviewer.yaml")) -> None:
+    """DVC stage `evaluate_interviewer`: base vs tuned interviewer on held-out questions."""
+    from mockmentor.evaluation.evaluate_interviewer import main
+
+    report = main(config)
+    for model, metrics in report["models"].items():
+        typer.echo(f"{model:12} " + "  ".join(f"{k}={v}" for k, v in metrics.items()))
+
+
 @app.command()
 @user_errors
 def score(

@@ -53,5 +53,26 @@ def prepared_data() -> Path:
     return data
 
 
+@pytest.fixture(scope="session")
+def built_dialogues(prepared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The `build_dialogues` stage run on the real records into a temporary folder."""
+    import yaml
+
+    from mockmentor.data.build_dialogues import main
+
+    folder = tmp_path_factory.mktemp("dialogues")
+    config = yaml.safe_load((REPO / "configs/interviewer.yaml").read_text())["build_dialogues"]
+    config |= {
+        "processed_dir": str(prepared_data / "processed"),
+        "splits_dir": str(prepared_data / "splits"),
+        "output_dir": str(folder / "dialogues"),
+        "report": str(folder / "report.json"),
+        "collected_turns": str(folder / "no-collected-turns.jsonl"),
+    }
+    (folder / "config.yaml").write_text(yaml.safe_dump({"build_dialogues": config}))
+    main(folder / "config.yaml")
+    return folder
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     shutil.rmtree(_MLFLOW_DIR, ignore_errors=True)

@@ -1,0 +1,171 @@
+"""The interviewer LLM at inference: one model, two decoders, greedy and streaming.
+
+  llama.cpp     the GGUF file (base + LoRA deltas, see gguf_export.py); the fast path
+  transformers  base weights + the LoRA adapter merged in memory; the reference and fallback
+
+Both decoders get the same token ids (the transformers tokenizer applies the chat
+template), decode greedily and stop at the end-of-turn token, so their outputs can be
+compared token for token. A model folder written by `train_interviewer` holds
+`adapter/`, `interviewer.gguf` and `interviewer.json` (which names the base model).
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+Backend = Literal["llama.cpp", "transformers"]
+MAX_NEW_TOKENS = 96
+
+
+@dataclass(frozen=True)
+class InterviewerFiles:
+    """Where one interviewer's weights are: a transformers base, an optional adapter, a GGUF."""
+
+    base_dir: Path
+    gguf: Path
+    adapter_dir: Path | None = None
+
+    @classmethod
+    def base(cls, name: str = "interviewer-base") -> InterviewerFiles:
+        from .model_assets import load_specs, resolve
+
+        base_dir = resolve(name)
+        gguf_name = next((f for f in load_specs()[name].sha256 if f.endswith(".gguf")), None)
+        return cls(base_dir, base_dir.parent / gguf_name if gguf_name else Path("missing.gguf"))
+
+    @classmethod
+    def tuned(cls, model_dir: Path) -> InterviewerFiles:
+        meta = json.loads((model_dir / "interviewer.json").read_text())
+        return cls(cls.base(meta["base"]).base_dir, model_dir / "interviewer.gguf", model_dir / "adapter")
+
+
+class Interviewer:
+    def __init__(
+        self,
+        files: InterviewerFiles,
+        backend: Backend = "llama.cpp",
+        max_new_tokens: int = MAX_NEW_TOKENS,
+        threads: int | None = None,
+    ) -> None:
+        from transformers import AutoTokenizer
+
+        self.files, self.backend, self.max_new_tokens = files, backend, max_new_tokens
+        self.tokenizer = AutoTokenizer.from_pretrained(files.base_dir)
+        self.tokenizer.padding_side = "left"
+        if self.tokenizer.pad_token is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.end_id = self.tokenizer.convert_tokens_to_ids("<|im_end|>")
+        self.threads = threads or min(os.cpu_count() or 1, 8)
+        # llama.cpp contexts are not thread-safe; one turn decodes at a time per instance.
+        self._lock = threading.Lock()
+        self.model: Any = self._load_llama() if backend == "llama.cpp" else self._load_transformers()
+
+    def _load_llama(self) -> Any:
+        from llama_cpp import Llama
+
+        if not self.files.gguf.is_file():
+            raise FileNotFoundError(f"{self.files.gguf}: no GGUF file for the llama.cpp backend")
+        llama = Llama(
+            model_path=str(self.files.gguf),
+            n_ctx=1024,
+            n_threads=self.threads,
+            n_threads_batch=self.threads,
+            seed=0,
+            verbose=False,
+        )
+        atexit.register(llama.close)  # its __del__ fails once the interpreter is shutting down
+        return llama
+
+    def _load_transformers(self) -> Any:
+        import torch
+        from transformers import AutoModelForCausalLM
+
+        model = AutoModelForCausalLM.from_pretrained(self.files.base_dir, dtype=torch.float32)
+        if self.files.adapter_dir is not None:
+            from peft import PeftModel
+
+            model = PeftModel.from_pretrained(model, self.files.adapter_dir).merge_and_unload()
+        return model.eval()
+
+    def prompt_ids(self, messages: list[dict[str, str]]) -> list[int]:
+        ids = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
+        return list(ids["input_ids"] if hasattr(ids, "keys") else ids)
+
+    def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
+        """The reply's text, piece by piece as it is decoded."""
+        if self.backend == "llama.cpp":
+            yield from self._stream_llama(self.prompt_ids(messages))
+        else:
+            yield from self._stream_transformers(self.prompt_ids(messages))
+
+    def _stream_llama(self, prompt: list[int]) -> Iterator[str]:
+        with self._lock:
+            self.model.reset()
+            pieces: list[int] = []
+            text = ""
+            for n, token in enumerate(
+                self.model.generate(prompt, top_k=1, top_p=1.0, temp=0.0, repeat_penalty=1.0, reset=True)
+            ):
+                if token == self.end_id or token == self.model.token_eos() or n >= self.max_new_tokens:
+                    break
+                pieces.append(token)
+                # Decode the whole reply so far: a token may end in the middle of a UTF-8 character.
+                full = self.tokenizer.decode(pieces, skip_special_tokens=True)
+                if len(full) > len(text) and not full.endswith("\ufffd"):
+                    yield full[len(text) :]
+                    text = full
+
+    def _stream_transformers(self, prompt: list[int]) -> Iterator[str]:
+        import torch
+        from transformers import TextIteratorStreamer
+
+        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
+        inputs = torch.tensor([prompt])
+        kwargs = {
+            "input_ids": inputs,
+            "attention_mask": torch.ones_like(inputs),
+            "max_new_tokens": self.max_new_tokens,
+            "do_sample": False,
+            "eos_token_id": self.end_id,
+            "pad_token_id": self.tokenizer.pad_token_id,
+            "streamer": streamer,
+        }
+        worker = threading.Thread(target=self.model.generate, kwargs=kwargs, daemon=True)
+        worker.start()
+        yield from (piece for piece in streamer if piece)
+        worker.join()
+
+    def reply(self, messages: list[dict[str, str]]) -> str:
+        return "".join(self.stream(messages)).strip()
+
+    def replies(self, conversations: list[list[dict[str, str]]], batch_size: int = 8) -> list[str]:
+        """Greedy replies to many prompts (batched on the transformers backend)."""
+        if self.backend == "llama.cpp":
+            return [self.reply(messages) for messages in conversations]
+        import torch
+
+        out = []
+        for start in range(0, len(conversations), batch_size):
+            batch = [self.prompt_ids(m) for m in conversations[start : start + batch_size]]
+            width = max(len(ids) for ids in batch)
+            pad = self.tokenizer.pad_token_id
+            input_ids = torch.tensor([[pad] * (width - len(ids)) + ids for ids in batch])
+            mask = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids in batch])
+            with torch.no_grad():
+                generated = self.model.generate(
+                    input_ids=input_ids,
+                    attention_mask=mask,
+                    max_new_tokens=self.max_new_tokens,
+                    do_sample=False,
+                    eos_token_id=self.end_id,
+                    pad_token_id=pad,
+                )
+            out += [self.tokenizer.decode(row[width:], skip_special_tokens=True).strip() for row in generated]
+        return out

@@ -1,0 +1,102 @@
+"""The interviewer end to end with the real SmolLM2 base on real dialogue turns, tiny recipe."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import mlflow
+import pytest
+import yaml
+from peft import PeftModel
+
+from mockmentor.evaluation.evaluate_interviewer import main as evaluate_interviewer
+from mockmentor.gguf_export import export_gguf, merged_lora_weights
+from mockmentor.interviewer import Interviewer, InterviewerFiles
+from mockmentor.interviewer_turn import opener_messages
+from mockmentor.training.interviewer_model import load_base
+from mockmentor.training.train_interviewer import main as train_interviewer
+
+REPO = Path(__file__).resolve().parent.parent
+TINY_RECIPE = {"max_steps": 6, "batch_size": 2, "max_examples": 24, "learning_rate": 1e-3, "logging_steps": 2}
+
+
+def write_config(folder: Path, dialogues: Path, **sections: dict) -> Path:
+    config = yaml.safe_load((REPO / "configs/interviewer.yaml").read_text())
+    config["train_interviewer"] |= {
+        "dialogues_dir": str(dialogues / "dialogues"),
+        "output_dir": str(folder / "interviewer"),
+        "metrics": str(folder / "interviewer_train.json"),
+    }
+    config["train_interviewer"]["recipe"] |= TINY_RECIPE
+    config["evaluate_interviewer"] |= {
+        "dialogues_dir": str(dialogues / "dialogues"),
+        "processed_dir": str(REPO / "data/processed"),
+        "model_dir": str(folder / "interviewer"),
+        "metrics": str(folder / "interviewer.json"),
+        "samples": str(folder / "samples.md"),
+        "plot": str(folder / "rates.png"),
+        "max_examples": 4,
+        "max_new_tokens": 24,
+        "sample_turns": 2,
+    }
+    for name, values in sections.items():
+        config[name] |= values
+    path = folder / "interviewer.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained(built_dialogues: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("interviewer")
+    train_interviewer(write_config(folder, built_dialogues))
+    return folder
+
+
+def test_a_few_lora_steps_lower_the_loss_on_held_out_turns(trained: Path) -> None:
+    meta = json.loads((trained / "interviewer/interviewer.json").read_text())
+    assert meta["val"]["loss"] < meta["val"]["base_loss"] - 0.05
+    assert meta["gguf"] == {"type": "Q8_0", "changed": 210, "copied": 62}  # 30 layers x 7 adapted linears
+    assert (trained / "interviewer/adapter/adapter_model.safetensors").is_file()
+    version = mlflow.MlflowClient().get_model_version_by_alias("interviewer", "champion")
+    assert version.tags["val_loss"] == f"{meta['val']['loss']:.6f}"
+
+
+def test_fast_path_streams_and_agrees_with_transformers(trained: Path, tmp_path: Path) -> None:
+    tuned = InterviewerFiles.tuned(trained / "interviewer")
+    # F32 for the changed tensors isolates the export (names, q/k row order) from quantisation.
+    model, _ = load_base(tuned.base_dir)
+    weights = merged_lora_weights(PeftModel.from_pretrained(model, tuned.adapter_dir))
+    export_gguf(tuned.gguf, weights, model.config, tmp_path / "f32.gguf", "F32")
+    prompt = opener_messages("css", "What does the box model describe?")
+
+    fast = Interviewer(InterviewerFiles(tuned.base_dir, tmp_path / "f32.gguf", None), "llama.cpp", 32)
+    pieces = list(fast.stream(prompt))
+    assert len(pieces) >= 3  # streamed, not returned at once
+    reference = Interviewer(tuned, "transformers", 32).reply(prompt)
+    assert "".join(pieces).strip().split()[:6] == reference.split()[:6]
+
+
+def test_packaged_base_decodes_the_same_on_both_paths() -> None:
+    base = InterviewerFiles.base()
+    prompt = opener_messages("ml-theory", "Explain overfitting.")
+    assert Interviewer(base, "llama.cpp", 24).reply(prompt) == Interviewer(base, "transformers", 24).reply(
+        prompt
+    )
+
+
+def test_evaluation_stage_writes_every_key(trained: Path, built_dialogues: Path) -> None:
+    report = evaluate_interviewer(trained / "interviewer.yaml")
+    written = json.loads((trained / "interviewer.json").read_text())
+    assert written == json.loads(json.dumps(report))
+    assert set(written["models"]) == {"base", "tuned", "tuned_llama_cpp"}
+    for name in ("base", "tuned"):
+        assert set(written["models"][name]) == {
+            "well_formed", "gap_targeting", "on_topic", "no_invented_score", "mean_words", "perplexity",
+        }  # fmt: skip
+    assert set(written["fast_path_agreement"]) == {"exact_match", "word_prefix_agreement"}
+    assert set(written["goals"]) == {"well_formed", "gap_targeting"}
+    assert written["margin_over_base"]["perplexity_ratio"] < 1
+    assert (trained / "samples.md").read_text().count("**tuned:**") == 2
+    assert (trained / "rates.png").stat().st_size > 0

@@ -1,0 +1,137 @@
+"""DVC stage `train_interviewer`: LoRA fine-tune of the interviewer LLM on dialogue turns.
+
+Reads only the `train_interviewer` section of configs/interviewer.yaml and writes
+  models/interviewer/adapter/            the LoRA adapter (peft)
+  models/interviewer/interviewer.gguf    the merged model for llama.cpp (base GGUF + deltas)
+  models/interviewer/interviewer.json    recipe, base model, losses, timings
+  training/metrics/interviewer_train.json   validation loss/perplexity, base vs tuned
+and logs one MLflow run that registers `interviewer`, promoting it to `champion` only when
+its validation loss beats the current champion's.
+
+The merged model is kept as GGUF only: the transformers reference path rebuilds it from the
+packaged base and the adapter in a second, so no 0.5 GB float32 copy is stored or logged.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, field
+from pathlib import Path
+
+from pydantic.dataclasses import dataclass
+
+from mockmentor.config import STRICT, load_section
+from mockmentor.gguf_export import QTYPES, export_gguf, merged_lora_weights
+from mockmentor.interviewer import InterviewerFiles
+
+from .interviewer_model import LoraRecipe, encode_examples, fit, load_base, target_loss
+
+
+@dataclass(config=STRICT)
+class TrainInterviewerConfig:
+    dialogues_dir: Path = field(metadata={"help": "train.jsonl / val.jsonl from `build_dialogues`"})
+    output_dir: Path = field(metadata={"help": "where adapter, GGUF and interviewer.json are written"})
+    metrics: Path = field(metadata={"help": "validation metrics (a DVC metric)"})
+    base: str = field(metadata={"help": "base chat model, a name in configs/models.yaml"})
+    gguf_type: str = field(metadata={"help": f"type of the tensors LoRA changed in the GGUF: {QTYPES}"})
+    register_as: str = field(metadata={"help": "MLflow registered model name"})
+    recipe: LoraRecipe = field(metadata={"help": "LoRA and optimisation settings"})
+
+    def __post_init__(self) -> None:
+        if self.gguf_type not in QTYPES:
+            raise ValueError(f"gguf_type must be one of {', '.join(QTYPES)}")
+
+
+def read_examples(path: Path) -> list[dict]:
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: missing; run `dvc repro build_dialogues` first")
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def train(config: TrainInterviewerConfig) -> dict:
+    """Fit, export and save one interviewer to `config.output_dir`; returns interviewer.json."""
+    recipe = config.recipe
+    files = InterviewerFiles.base(config.base)
+    model, tokenizer = load_base(files.base_dir)
+    train_examples = read_examples(config.dialogues_dir / "train.jsonl")
+    if recipe.max_examples:
+        train_examples = train_examples[: recipe.max_examples]
+    train_set, too_long = encode_examples(tokenizer, train_examples, recipe.max_length)
+    val_set, _ = encode_examples(
+        tokenizer, read_examples(config.dialogues_dir / "val.jsonl"), recipe.max_length
+    )
+
+    base_loss = target_loss(model, tokenizer, val_set)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as work:
+        peft_model, history = fit(model, tokenizer, train_set, recipe, Path(work))
+    seconds = round(time.perf_counter() - started, 1)
+    tuned_loss = target_loss(peft_model, tokenizer, val_set)
+
+    shutil.rmtree(config.output_dir, ignore_errors=True)
+    config.output_dir.mkdir(parents=True)
+    peft_model.save_pretrained(config.output_dir / "adapter")
+    exported = export_gguf(
+        files.gguf,
+        merged_lora_weights(peft_model),
+        model.config,
+        config.output_dir / "interviewer.gguf",
+        config.gguf_type,
+    )
+    meta = {
+        "base": config.base,
+        "recipe": asdict(recipe),
+        "gguf": {"type": config.gguf_type, **exported},
+        "train_examples": len(train_set),
+        "too_long": too_long,
+        "val_examples": len(val_set),
+        "val": {
+            "base_loss": round(base_loss, 4),
+            "loss": round(tuned_loss, 4),
+            "base_perplexity": round(math.exp(base_loss), 3),
+            "perplexity": round(math.exp(tuned_loss), 3),
+        },
+        "train_seconds": seconds,
+        "seconds_per_step": round(seconds / max(history[-1]["step"], 1), 2) if history else None,
+        "loss_history": history,
+    }
+    (config.output_dir / "interviewer.json").write_text(json.dumps(meta, indent=2) + "\n")
+    return meta
+
+
+def main(config_path: Path = Path("configs/interviewer.yaml")) -> dict:
+    config = load_section(config_path, "train_interviewer", TrainInterviewerConfig)
+    meta = train(config)
+    metrics = meta["val"] | {k: meta[k] for k in ("train_seconds", "seconds_per_step", "train_examples")}
+    config.metrics.parent.mkdir(parents=True, exist_ok=True)
+    config.metrics.write_text(json.dumps({"val": metrics}, indent=2) + "\n")
+
+    import mlflow
+
+    from mockmentor.interviewer_pyfunc import InterviewerPyfunc
+    from mockmentor.registry import register
+    from mockmentor.tracking import flatten, stage_run
+
+    params = asdict(config) | {f"recipe.{k}": v for k, v in asdict(config.recipe).items()}
+    with stage_run("train_interviewer", params):
+        mlflow.log_metrics(flatten({"val": metrics}))
+        for entry in meta["loss_history"]:
+            mlflow.log_metric("train.loss", entry["loss"], step=int(entry["step"]))
+        mlflow.log_artifact(str(config.output_dir / "interviewer.json"))
+        registration = register(
+            config.register_as,
+            config.output_dir,
+            InterviewerPyfunc(),
+            "val_loss",
+            meta["val"]["loss"],
+            higher_is_better=False,
+        )
+    print(
+        f"registered {config.register_as} v{registration.version}; champion: "
+        f"{'this version' if registration.promoted else f'v{registration.previous_champion} kept'}"
+    )
+    return {"val": metrics}
