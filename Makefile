@@ -30,8 +30,7 @@ pipeline: models
 	dvc repro
 
 run: pipeline
-	@echo "Data report: data/report.json"
-	@cat data/report.json
+	dvc metrics show
 
 lint: setup
 	ruff check .

@@ -55,6 +55,7 @@ class BuildDialoguesConfig:
     coverage_threshold: float = field(metadata={"help": "cosine similarity at which a key point is covered"})
     full_marks: float = field(metadata={"help": "answers scored at least this cover every key point"})
     wrong: float = field(metadata={"help": "answers scored at most this cover no key point"})
+    close_score: float = field(metadata={"help": "no point covered but at least this score: 'close'"})
     eval_fold: int = field(metadata={"help": "UQ fold whose questions are held out for evaluation"})
     val_fold: int = field(metadata={"help": "UQ fold whose questions are held out for validation"})
     answers_per_question: dict[str, int] = field(
@@ -120,7 +121,7 @@ def feedback_examples(
             missed=[p for p, c in zip(points, row.covered, strict=True) if not c],
             next_question=next_of.get(row.question_id),
         )
-        target = feedback_target(facts, rng, config.score_rate)
+        target = feedback_target(facts, rng, config.score_rate, config.close_score)
         examples.append(
             {
                 "id": f"feedback:{row.id}",

@@ -7,9 +7,10 @@ fact its record does not hold; tests/test_dialogues.py checks exactly that.
 
   opener    "<lead naming the topic>. <the bank question, made conversational>?"
   feedback  covered and missed points -> praise the first covered point and/or say what
-            is missing, optionally give the score band, then ask about the first missed
-            point (reference answers lead with their main point); a complete answer
-            gets praise and the next question instead.
+            is missing (as "close" when nothing matched but the score is at least
+            `close_score`), optionally give the score band, then ask about the first
+            missed point (reference answers lead with their main point); a complete
+            answer gets praise and the next question instead.
 """
 
 from __future__ import annotations
@@ -37,6 +38,12 @@ NOTHING_RIGHT = [
     "That misses the key idea of the question.",
     "Not quite: the main point is missing.",
     "Let's dig deeper, because the core idea is not there yet.",
+]
+# Nothing matched, but the graders gave most of the marks: the idea is there, not its words.
+CLOSE = [
+    "You're close, but the key point needs to be stated more precisely.",
+    "Partly there, but the main idea is not stated clearly yet.",
+    "That is on the right track, though the core point is still vague.",
 ]
 COMPLETE = [
     "That's a complete answer: {point}.",
@@ -115,15 +122,16 @@ def _probe(point: str, rng: random.Random) -> str:
     return rng.choice(PROBE).format(point=lower_first(point))
 
 
-def feedback_target(facts: AnswerFacts, rng: random.Random, score_rate: float = 0.3) -> str | None:
+def feedback_target(
+    facts: AnswerFacts, rng: random.Random, score_rate: float = 0.3, close_score: float = 3.0
+) -> str | None:
     """One feedback turn for `facts`, or None when the facts give nothing to say."""
     covered, missed = facts.covered, facts.missed
     if missed:
-        lead = (
-            rng.choice(RIGHT_BUT).format(point=lower_first(covered[0]))
-            if covered
-            else rng.choice(NOTHING_RIGHT)
-        )
+        if covered:
+            lead = rng.choice(RIGHT_BUT).format(point=lower_first(covered[0]))
+        else:
+            lead = rng.choice(CLOSE if facts.score >= close_score else NOTHING_RIGHT)
         question = _probe(missed[0], rng)
     elif covered:
         if facts.next_question is None or (nxt := conversational(facts.next_question)) is None:

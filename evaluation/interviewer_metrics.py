@@ -6,6 +6,9 @@ gap_targeting      feedback turns on answers that missed a point: the question c
 on_topic           the question's best cosine similarity to its topic's bank material
                    (questions and reference answers) reaches a threshold
 no_invented_score  the reply states no number the prompt did not give
+point_verbatim     of the turns that should probe a missed point, the share quoting one word for
+                   word: similarity cannot tell "done at the end of the list" from "done at
+                   the beginning", so this counts faithful quotes
 """
 
 from __future__ import annotations
@@ -45,6 +48,10 @@ def turn_metrics(
     )
     hit = {i: any(t) and bool(questions[i]) for i, t in zip(gap_rows, targeted, strict=True)}
 
+    verbatim = [
+        any(_plain(p) in _plain(replies[i]) for p in examples[i]["facts"]["missed"]) for i in gap_rows
+    ]
+
     vectors = coverage.embed([q or "-" for q in questions])
     on_topic = [
         bool(q) and float((topic_material[e["topic"]] @ v).max()) >= on_topic_threshold
@@ -68,9 +75,14 @@ def turn_metrics(
         "gap_targeting": round(float(np.mean(list(hit.values()))), 4) if hit else None,
         "on_topic": float(np.mean(on_topic)),
         "no_invented_score": float(np.mean(clean)),
+        "point_verbatim": round(float(np.mean(verbatim)), 4) if verbatim else None,
         "mean_words": float(np.mean([len(r.split()) for r in replies])),
     }
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in rates.items()}, judgements
+
+
+def _plain(text: str) -> str:
+    return " ".join(text.lower().rstrip(" .?").split())
 
 
 def agreement(reference: list[str], fast: list[str]) -> dict[str, float]:

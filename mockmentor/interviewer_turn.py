@@ -34,7 +34,7 @@ TOPIC_LABELS = {
 
 MAX_WORDS = 90
 # Speaker tags or template tokens in a reply mean the model is writing both sides.
-_ROLE_LEAK = re.compile(r"<\|im_(start|end)\|>|^\s*(candidate|user|assistant|interviewer)\s*:", re.I | re.M)
+_ROLE_LEAK = re.compile(r"<\|im_(start|end)\|>|\b(candidate|user|assistant|interviewer)\s*:", re.I)
 _SENTENCE_END = re.compile(r"(?<=[.!])\s+")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
@@ -84,7 +84,10 @@ def feedback_messages(facts: AnswerFacts) -> list[dict[str, str]]:
         f"(likely {format_score(facts.score_low)} to {format_score(facts.score_high)})\n"
         f"Covered:\n{_points(facts.covered)}\n"
         f"Missed:\n{_points(facts.missed)}\n"
-        f"Next question: {facts.next_question or 'none'}"
+        f"Next question: {facts.next_question or 'none'}\n"
+        # The coverage rule decides what to ask; the model words it. Spelling the decision out
+        # keeps a 135M model from guessing it from the score.
+        f"Follow-up: {'ask about the first missed point' if facts.missed else 'ask the next question'}"
     )
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 

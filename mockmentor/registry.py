@@ -34,8 +34,13 @@ def register(
     metric: str,
     value: float,
     higher_is_better: bool = True,
+    measured_on: str | None = None,
 ) -> Registration:
-    """Log `model_dir` as a pyfunc model of the active run, register it, maybe promote it."""
+    """Log `model_dir` as a pyfunc model of the active run, register it, maybe promote it.
+
+    `measured_on` fingerprints the data behind `value` (e.g. a hash of the validation set);
+    a champion measured on other data has no comparable metric and is replaced.
+    """
     import mlflow
 
     client = mlflow.MlflowClient()
@@ -48,12 +53,16 @@ def register(
     )
     version = str(info.registered_model_version)
     client.set_model_version_tag(name, version, metric, f"{value:.6f}")
+    if measured_on is not None:
+        client.set_model_version_tag(name, version, "measured_on", measured_on)
 
     previous, previous_value = None, None
     try:
         champion = client.get_model_version_by_alias(name, CHAMPION)
         previous = champion.version
         previous_value = float(champion.tags.get(metric, "nan"))
+        if champion.tags.get("measured_on") != measured_on:
+            previous_value = float("nan")  # measured on other data: not comparable
     except mlflow.exceptions.MlflowException:
         pass  # no champion yet
     better = (

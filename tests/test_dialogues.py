@@ -24,6 +24,7 @@ TEMPLATE_WORDS = {
         targets.OPENER_LEADS,
         targets.RIGHT_BUT,
         targets.NOTHING_RIGHT,
+        targets.CLOSE,
         targets.COMPLETE,
         targets.SCORE,
         targets.PROBE,
@@ -81,6 +82,17 @@ def test_targets_quote_only_their_record_for_every_case(prepared_data: Path) -> 
             example = {"facts": facts.__dict__, "messages": []}
             assert unexplained_words(target, record_strings(example)) == set(), target
     assert seen == {"complete", "partial", "none"}
+
+
+def test_feedback_reads_the_score_when_no_point_matched() -> None:
+    facts = AnswerFacts("intro-programming", "What is a leaf?", "degree 0", 4.0, 3.0, 5.0, [], ["A node."])
+    for seed in range(5):
+        lead = targets.feedback_target(facts, random.Random(seed), score_rate=0).split(". ")[0] + "."
+        assert lead in targets.CLOSE
+        low = targets.feedback_target(
+            facts.__class__(**{**facts.__dict__, "score": 1.0}), random.Random(seed), 0
+        )
+        assert low.split(". ")[0] + "." in targets.NOTHING_RIGHT or low.startswith("Not quite:")
 
 
 def test_conversational_questions() -> None:

@@ -61,6 +61,7 @@ def test_a_few_lora_steps_lower_the_loss_on_held_out_turns(trained: Path) -> Non
     assert (trained / "interviewer/adapter/adapter_model.safetensors").is_file()
     version = mlflow.MlflowClient().get_model_version_by_alias("interviewer", "champion")
     assert version.tags["val_loss"] == f"{meta['val']['loss']:.6f}"
+    assert len(version.tags["measured_on"]) == 16  # champions compare only on the same val set
 
 
 def test_fast_path_streams_and_agrees_with_transformers(trained: Path, tmp_path: Path) -> None:
@@ -93,7 +94,8 @@ def test_evaluation_stage_writes_every_key(trained: Path, built_dialogues: Path)
     assert set(written["models"]) == {"base", "tuned", "tuned_llama_cpp"}
     for name in ("base", "tuned"):
         assert set(written["models"][name]) == {
-            "well_formed", "gap_targeting", "on_topic", "no_invented_score", "mean_words", "perplexity",
+            "well_formed", "gap_targeting", "on_topic", "no_invented_score", "point_verbatim",
+            "mean_words", "perplexity",
         }  # fmt: skip
     assert set(written["fast_path_agreement"]) == {"exact_match", "word_prefix_agreement"}
     assert set(written["goals"]) == {"well_formed", "gap_targeting"}

@@ -27,6 +27,7 @@ from pydantic.dataclasses import dataclass
 from mockmentor.config import STRICT, load_section
 from mockmentor.gguf_export import QTYPES, export_gguf, merged_lora_weights
 from mockmentor.interviewer import InterviewerFiles
+from mockmentor.model_assets import sha256_of
 
 from .interviewer_model import LoraRecipe, encode_examples, fit, load_base, target_loss
 
@@ -129,6 +130,7 @@ def main(config_path: Path = Path("configs/interviewer.yaml")) -> dict:
             "val_loss",
             meta["val"]["loss"],
             higher_is_better=False,
+            measured_on=sha256_of(config.dialogues_dir / "val.jsonl")[:16],
         )
     print(
         f"registered {config.register_as} v{registration.version}; champion: "
