@@ -24,6 +24,29 @@ Backend = Literal["llama.cpp", "transformers"]
 MAX_NEW_TOKENS = 96
 
 
+def load_tokenizer(base_dir: Path) -> Any:
+    """The base model's tokenizer, with a pad token (SmolLM2 ships none) for batching."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(base_dir)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def end_of_turn(tokenizer: Any) -> int:
+    """The token that ends an assistant turn in the chat template (EOS when there is none)."""
+    if "<|im_end|>" in tokenizer.get_vocab():
+        return tokenizer.convert_tokens_to_ids("<|im_end|>")
+    return tokenizer.eos_token_id
+
+
+def prompt_ids(tokenizer: Any, messages: list[dict[str, str]]) -> list[int]:
+    """The chat template applied to `messages`, ending where the interviewer's reply starts."""
+    ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
+    return list(ids["input_ids"] if hasattr(ids, "keys") else ids)
+
+
 @dataclass(frozen=True)
 class InterviewerFiles:
     """Where one interviewer's weights are: a transformers base, an optional adapter, a GGUF."""
@@ -34,9 +57,9 @@ class InterviewerFiles:
 
     @classmethod
     def base(cls, name: str = "interviewer-base") -> InterviewerFiles:
-        from .model_assets import load_specs, resolve
+        from .model_assets import load_specs, resolved_path
 
-        base_dir = resolve(name)
+        base_dir = resolved_path(name)
         gguf_name = next((f for f in load_specs()[name].sha256 if f.endswith(".gguf")), None)
         return cls(base_dir, base_dir.parent / gguf_name if gguf_name else Path("missing.gguf"))
 
@@ -54,14 +77,10 @@ class Interviewer:
         max_new_tokens: int = MAX_NEW_TOKENS,
         threads: int | None = None,
     ) -> None:
-        from transformers import AutoTokenizer
-
         self.files, self.backend, self.max_new_tokens = files, backend, max_new_tokens
-        self.tokenizer = AutoTokenizer.from_pretrained(files.base_dir)
-        self.tokenizer.padding_side = "left"
-        if self.tokenizer.pad_token is None:
-            self.tokenizer.pad_token = self.tokenizer.eos_token
-        self.end_id = self.tokenizer.convert_tokens_to_ids("<|im_end|>")
+        self.tokenizer = load_tokenizer(files.base_dir)
+        self.tokenizer.padding_side = "left"  # batched generation continues from the right edge
+        self.end_id = end_of_turn(self.tokenizer)
         self.threads = threads or min(os.cpu_count() or 1, 8)
         # llama.cpp contexts are not thread-safe; one turn decodes at a time per instance.
         self._lock = threading.Lock()
@@ -94,16 +113,12 @@ class Interviewer:
             model = PeftModel.from_pretrained(model, self.files.adapter_dir).merge_and_unload()
         return model.eval()
 
-    def prompt_ids(self, messages: list[dict[str, str]]) -> list[int]:
-        ids = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
-        return list(ids["input_ids"] if hasattr(ids, "keys") else ids)
-
     def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
         """The reply's text, piece by piece as it is decoded."""
         if self.backend == "llama.cpp":
-            yield from self._stream_llama(self.prompt_ids(messages))
+            yield from self._stream_llama(prompt_ids(self.tokenizer, messages))
         else:
-            yield from self._stream_transformers(self.prompt_ids(messages))
+            yield from self._stream_transformers(prompt_ids(self.tokenizer, messages))
 
     def _stream_llama(self, prompt: list[int]) -> Iterator[str]:
         with self._lock:
@@ -153,7 +168,7 @@ class Interviewer:
 
         out = []
         for start in range(0, len(conversations), batch_size):
-            batch = [self.prompt_ids(m) for m in conversations[start : start + batch_size]]
+            batch = [prompt_ids(self.tokenizer, m) for m in conversations[start : start + batch_size]]
             width = max(len(ids) for ids in batch)
             pad = self.tokenizer.pad_token_id
             input_ids = torch.tensor([[pad] * (width - len(ids)) + ids for ids in batch])

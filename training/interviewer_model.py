@@ -15,6 +15,7 @@ import torch
 from pydantic.dataclasses import dataclass
 
 from mockmentor.config import STRICT
+from mockmentor.interviewer import end_of_turn, load_tokenizer, prompt_ids
 
 IGNORE = -100
 
@@ -47,19 +48,6 @@ class LoraRecipe:
             raise ValueError("set epochs > 0 or max_steps > 0")
 
 
-def end_of_turn(tokenizer: Any) -> int:
-    return (
-        tokenizer.convert_tokens_to_ids("<|im_end|>")
-        if "<|im_end|>" in tokenizer.get_vocab()
-        else (tokenizer.eos_token_id)
-    )
-
-
-def prompt_ids(tokenizer: Any, messages: list[dict[str, str]]) -> list[int]:
-    ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
-    return list(ids["input_ids"] if hasattr(ids, "keys") else ids)
-
-
 def encode_example(tokenizer: Any, messages: list[dict[str, str]], target: str) -> dict[str, list[int]]:
     prompt = prompt_ids(tokenizer, messages)
     answer = tokenizer(target, add_special_tokens=False)["input_ids"] + [end_of_turn(tokenizer)]
@@ -80,13 +68,10 @@ def encode_examples(tokenizer: Any, examples: list[dict], max_length: int) -> tu
 
 
 def load_base(base_dir: Path) -> tuple[Any, Any]:
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
-    tokenizer = AutoTokenizer.from_pretrained(base_dir)
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
     model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
-    return model, tokenizer
+    return model, load_tokenizer(base_dir)
 
 
 def collator(tokenizer: Any) -> Any:
