@@ -58,6 +58,15 @@ def prepare(config: ConfigOption = Path("configs/data.yaml")) -> None:
     typer.echo(json.dumps(report, indent=2))
 
 
+@app.command("collect-ratings")
+@user_errors
+def collect_ratings(config: ConfigOption = Path("configs/data.yaml")) -> None:
+    """DVC stage `collect_ratings`: rated turns and candidates' grades from the interview database."""
+    from mockmentor.data.collect_ratings import main
+
+    typer.echo(json.dumps(main(config), indent=2))
+
+
 @app.command("train-scorer")
 @user_errors
 def train_scorer(config: ConfigOption = Path("configs/scorer.yaml")) -> None:
@@ -134,6 +143,22 @@ def score(
         typer.secho(f"error: {problem['loc'][0]}: {problem['msg']}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
     typer.echo(result.model_dump_json())
+
+
+@app.command()
+def serve(
+    port: Annotated[int, typer.Option(help="TCP port")] = 3000,
+    host: Annotated[str, typer.Option(help="address to listen on (0.0.0.0: every interface)")] = "127.0.0.1",
+) -> None:
+    """Start the voice-interview service (BentoML) with the page at http://HOST:PORT/app/."""
+    import subprocess
+    import sys
+
+    from mockmentor import REPO_ROOT
+
+    typer.echo(f"MockMentor: open http://{host}:{port}/app/  (API docs at http://{host}:{port}/)")
+    command = [sys.executable, "-m", "bentoml", "serve", "mockmentor.serving.service:MockMentor"]
+    raise typer.Exit(subprocess.call([*command, "--host", host, "--port", str(port)], cwd=REPO_ROOT))
 
 
 @app.command()

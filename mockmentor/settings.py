@@ -28,6 +28,14 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "MOCKMENTOR_MLFLOW_TRACKING_URI"),
         description="MLflow backend store; a SQLite file by default so the model registry works.",
     )
+    database_url: str = Field(
+        default=f"sqlite:///{REPO_ROOT / 'mockmentor.db'}",
+        description="Interview database (MOCKMENTOR_DATABASE_URL), e.g. postgresql+psycopg://host/db.",
+    )
+    serving_config: Path = Field(
+        default=REPO_ROOT / "configs" / "serving.yaml",
+        description="The service's recipe (MOCKMENTOR_SERVING_CONFIG).",
+    )
     mlflow_artifact_root: Path = Field(
         default=REPO_ROOT / "mlartifacts",
         description="Artifact folder for experiments created on a local store.",

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,12 @@ os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{_MLFLOW_DIR / 'mlflow.db'}"
 os.environ["MOCKMENTOR_MLFLOW_ARTIFACT_ROOT"] = str(_MLFLOW_DIR / "artifacts")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("BENTOML_DO_NOT_TRACK", "true")
+# Tests never touch the user's interview database.
+os.environ["MOCKMENTOR_DATABASE_URL"] = f"sqlite:///{_MLFLOW_DIR / 'interviews.db'}"
+POSTGRES_URL = os.environ.get(
+    "MOCKMENTOR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 
 REPO = Path(__file__).resolve().parent.parent
 RAW = REPO / "data" / "raw"
@@ -72,6 +80,39 @@ def built_dialogues(prepared_data: Path, tmp_path_factory: pytest.TempPathFactor
     (folder / "config.yaml").write_text(yaml.safe_dump({"build_dialogues": config}))
     main(folder / "config.yaml")
     return folder
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test run, dropped afterwards.
+
+    Skips when no server is reachable, unless MOCKMENTOR_REQUIRE_POSTGRES=1 (set by .ci/run),
+    where an unreachable server fails the run instead.
+    """
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError
+
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    name = f"mockmentor_test_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as err:
+        if os.environ.get("MOCKMENTOR_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL required but unreachable at {POSTGRES_URL}: {err}")
+        pytest.skip(f"no PostgreSQL server reachable at {POSTGRES_URL}")
+    yield POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each test using this runs on both databases."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'interviews.db'}"
+    return request.getfixturevalue("postgres_url")
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

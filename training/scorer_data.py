@@ -8,6 +8,7 @@ with another question's reference earns nothing.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -63,3 +64,49 @@ def augment(rows: pd.DataFrame, negatives_per_question: int, seed: int) -> pd.Da
             )
         )
     return pd.concat([rows, full_marks, *negatives], ignore_index=True)
+
+
+def load_collected(path: Path | None, processed_dir: Path) -> pd.DataFrame:
+    """Candidates' own grades exported by `collect_ratings`, as training rows tagged "collected".
+
+    Only the training split gets them: validation and every evaluation stay on human graders.
+    A row naming a question that is no longer in the records is skipped; a malformed row stops
+    training with its file and line (RecordError).
+    """
+    from mockmentor.data.schema import Answer, RecordError, parse_record
+
+    if path is None or not path.is_file():
+        return pd.DataFrame(columns=[*COLUMNS, "split", "fold"])
+    questions = (
+        pd.concat([pd.read_parquet(processed_dir / name) for name in ("questions.parquet", "bank.parquet")])
+        .drop_duplicates("id")
+        .set_index("id")
+    )
+    rows, seen = [], set()
+    for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            answer = parse_record(Answer, json.loads(line), path, line_no)
+        except json.JSONDecodeError as err:
+            raise RecordError(path, line_no, "<row>", f"not JSON ({err.msg})") from None
+        if answer.id in seen or answer.question_id not in questions.index:
+            continue
+        seen.add(answer.id)
+        question = questions.loc[answer.question_id]
+        rows.append(
+            {
+                "id": answer.id,
+                "question_id": answer.question_id,
+                "question": question["text"],
+                "reference": question["reference_answer"],
+                "answer": answer.text,
+                "score": answer.score,
+                "grader1": None,
+                "grader2": None,
+                "source": "collected",
+                "split": "train",
+                "fold": -1,
+            }
+        )
+    return pd.DataFrame(rows, columns=[*COLUMNS, "split", "fold"])

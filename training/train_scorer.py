@@ -26,7 +26,7 @@ from mockmentor.config import STRICT, load_section
 from mockmentor.evaluation.scorer_metrics import agreement
 from mockmentor.model_assets import resolve
 
-from .scorer_data import augment, load_pairs
+from .scorer_data import augment, load_collected, load_pairs
 from .scorer_model import ScorerRecipe, fit, predict_raw, save
 
 CALIBRATION_ROWS = 500
@@ -43,6 +43,9 @@ class TrainScorerConfig:
     band_edges: list[float] = field(metadata={"help": "score bands with their own interval width"})
     register_as: str = field(metadata={"help": "MLflow registered model name"})
     recipe: ScorerRecipe = field(metadata={"help": "network and optimisation settings"})
+    collected_answers: Path | None = field(
+        default=None, metadata={"help": "candidates' own grades from `collect_ratings` (training only)"}
+    )
 
     def __post_init__(self) -> None:
         if not 0.5 <= self.interval_level < 1:
@@ -108,6 +111,9 @@ def main(config_path: Path = Path("configs/scorer.yaml")) -> dict:
     config = load_section(config_path, "train_scorer", TrainScorerConfig)
     pairs = load_pairs(config.processed_dir, config.splits_dir)
     train, val = pairs[pairs["split"] == "train"], pairs[pairs["split"] == "val"]
+    collected = load_collected(config.collected_answers, config.processed_dir)
+    if len(collected):
+        train = pd.concat([train, collected], ignore_index=True)
     shutil.rmtree(config.output_dir, ignore_errors=True)
     meta = train_and_calibrate(
         train,
@@ -118,7 +124,7 @@ def main(config_path: Path = Path("configs/scorer.yaml")) -> dict:
         interval_level=config.interval_level,
         output_dir=config.output_dir,
     )
-    metrics = meta["validation"] | {"train_seconds": meta["train_seconds"]}
+    metrics = meta["validation"] | {"train_seconds": meta["train_seconds"], "collected_rows": len(collected)}
     config.metrics.parent.mkdir(parents=True, exist_ok=True)
     config.metrics.write_text(json.dumps({"val": metrics}, indent=2) + "\n")
 

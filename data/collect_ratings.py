@@ -1,0 +1,89 @@
+"""DVC stage `collect_ratings`: rated turns and candidates' own grades out of the interview database.
+
+Reads only the `collect_ratings` section of configs/data.yaml and the database named by
+MOCKMENTOR_DATABASE_URL (the service's). Writes
+  data/collected/turns.jsonl     RatedTurn rows: the interviewer's prompt, its reply, the rating
+                                 (build_dialogues trains on the well-rated ones)
+  data/collected/answers.jsonl   Answer rows, source "collected": a transcript with the score its
+                                 candidate said it deserved (train_scorer adds them to training)
+  data/collected/report.json     what was exported and what was skipped, and why
+Every row is validated with the same schema its reader uses, so a bad row stops here with
+its turn id, never in training. The stage always runs (the database is outside DVC);
+downstream stages rerun only when the exported files change.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, field
+from pathlib import Path
+
+from pydantic import ValidationError
+from pydantic.dataclasses import dataclass
+
+from mockmentor.config import STRICT, load_section
+from mockmentor.data.schema import Answer, RatedTurn
+from mockmentor.serving.store import Store
+from mockmentor.settings import get_settings
+
+
+@dataclass(config=STRICT)
+class CollectRatingsConfig:
+    turns: Path = field(metadata={"help": "rated interviewer turns (JSON lines, RatedTurn)"})
+    answers: Path = field(metadata={"help": "answers with the candidate's own grade (JSON lines, Answer)"})
+    report: Path = field(metadata={"help": "counts of exported and skipped rows (a DVC metric)"})
+
+
+def main(config_path: Path = Path("configs/data.yaml")) -> dict:
+    config = load_section(config_path, "collect_ratings", CollectRatingsConfig)
+    store = Store.open(get_settings().database_url)
+    counts = {"rated_turns": 0, "turns": 0, "answers": 0, "skipped_plan_swapped": 0, "skipped_invalid": 0}
+    turns, answers = [], []
+    for turn, rating in store.rated_turns():
+        counts["rated_turns"] += 1
+        try:
+            # A feedback reply whose question the service swapped no longer answers its prompt's
+            # "Follow-up" line; training on it would teach the model to ignore that line.
+            if turn.kind == "feedback" and turn.reply_source == "model+plan":
+                counts["skipped_plan_swapped"] += 1
+            else:
+                turns.append(
+                    RatedTurn(
+                        turn_id=turn.id,
+                        kind=turn.kind,
+                        topic=turn.topic,
+                        messages=turn.prompt,
+                        reply=turn.reply,
+                        rating=rating.rating,
+                        candidate_score=rating.candidate_score,
+                    )
+                )
+            if turn.kind == "feedback" and rating.candidate_score is not None and turn.transcript:
+                answers.append(
+                    Answer(
+                        id=f"collected:{turn.id}",
+                        question_id=turn.question_id or "",
+                        text=turn.transcript,
+                        score=rating.candidate_score,
+                        source="collected",
+                    )
+                )
+        except ValidationError as err:
+            counts["skipped_invalid"] += 1
+            print(f"skipped turn {turn.id}: {err.errors()[0]['loc']}: {err.errors()[0]['msg']}")
+    counts["turns"], counts["answers"] = len(turns), len(answers)
+    for path, rows in ((config.turns, turns), (config.answers, answers)):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", encoding="utf-8") as out:
+            for row in rows:
+                out.write(row.model_dump_json() + "\n")
+    config.report.parent.mkdir(parents=True, exist_ok=True)
+    config.report.write_text(json.dumps(counts, indent=2) + "\n")
+
+    from mockmentor.tracking import stage_run
+
+    with stage_run("collect_ratings", asdict(config)):
+        import mlflow
+
+        mlflow.log_metrics({k: float(v) for k, v in counts.items()})
+    return counts

@@ -1,0 +1,66 @@
+"""The service's recipe: section `serve` of configs/serving.yaml (models, limits, roles)."""
+
+from __future__ import annotations
+
+from dataclasses import field
+from pathlib import Path
+
+from pydantic.dataclasses import dataclass
+
+from mockmentor.config import STRICT, load_section
+from mockmentor.settings import get_settings
+
+from .audio_input import AudioLimits
+
+
+@dataclass(config=STRICT)
+class ServeConfig:
+    processed_dir: Path = field(metadata={"help": "question records written by `prepare`"})
+    scorer: str = field(metadata={"help": "'registry:<name>' (its champion) or a scorer folder"})
+    interviewer: str = field(
+        metadata={"help": "'registry:<name>', a folder from train_interviewer, or 'base:<models.yaml name>'"}
+    )
+    interviewer_backend: str = field(metadata={"help": "llama.cpp (fast path) or transformers"})
+    encoder: str = field(metadata={"help": "sentence encoder for key-point coverage (models.yaml name)"})
+    speech_model: str = field(metadata={"help": "faster-whisper model (models.yaml name)"})
+    speech_beam_size: int = field(metadata={"help": "1 = greedy decoding (fastest)"})
+    tts_engine: str = field(metadata={"help": "text-to-speech engine; 'piper'"})
+    voice: str = field(metadata={"help": "voice model (models.yaml name)"})
+    threads: int = field(metadata={"help": "CPU threads per model"})
+    max_new_tokens: int = field(metadata={"help": "longest interviewer reply, in tokens"})
+    coverage_threshold: float = field(metadata={"help": "key-point similarity threshold (as in training)"})
+    full_marks: float = field(metadata={"help": "score at which every key point counts as covered"})
+    wrong: float = field(metadata={"help": "score at which no key point counts as covered"})
+    questions_per_session: int = field(metadata={"help": "planned main questions per interview"})
+    probes_per_question: int = field(metadata={"help": "follow-up questions on missed points per question"})
+    max_audio_bytes: int = field(metadata={"help": "largest accepted upload"})
+    max_audio_seconds: float = field(metadata={"help": "longest accepted recording"})
+    min_audio_seconds: float = field(metadata={"help": "shortest accepted recording"})
+    silence_rms: float = field(metadata={"help": "recordings quieter than this are rejected as silent"})
+    max_answer_chars: int = field(metadata={"help": "longest typed answer"})
+    max_job_description_chars: int = field(metadata={"help": "longest job description"})
+    fillers: list[str] = field(metadata={"help": "filler phrases counted in delivery analytics"})
+    pause_seconds: float = field(metadata={"help": "a silence longer than this counts as a long pause"})
+    keep_audio: bool = field(metadata={"help": "store uploaded answers (off: audio is never written)"})
+    audio_dir: Path = field(metadata={"help": "where kept audio goes"})
+    roles: dict[str, list[str]] = field(metadata={"help": "role -> the topics it is interviewed on"})
+
+    def __post_init__(self) -> None:
+        if self.interviewer_backend not in ("llama.cpp", "transformers"):
+            raise ValueError("interviewer_backend must be 'llama.cpp' or 'transformers'")
+        if not self.wrong < self.full_marks:
+            raise ValueError("wrong must be below full_marks")
+        if self.max_audio_bytes <= 0 or self.max_audio_seconds <= self.min_audio_seconds:
+            raise ValueError("audio limits must be positive and max_audio_seconds above min_audio_seconds")
+        if not self.roles:
+            raise ValueError("roles must name at least one role")
+
+    @property
+    def audio_limits(self) -> AudioLimits:
+        return AudioLimits(
+            self.max_audio_bytes, self.max_audio_seconds, self.min_audio_seconds, self.silence_rms
+        )
+
+
+def load_serve_config(path: Path | None = None) -> ServeConfig:
+    return load_section(path or get_settings().serving_config, "serve", ServeConfig)

@@ -1,0 +1,81 @@
+"""Every model the service uses, loaded once per worker from configs/serving.yaml.
+
+Model references: `registry:<name>` is the MLflow champion (what the pipeline promoted),
+`base:<name>` a pretrained model from configs/models.yaml, anything else a local folder.
+Every pretrained file is SHA-256-checked by `model_assets.resolve` before it loads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mockmentor.model_assets import resolve
+
+from .config import ServeConfig
+from .question_bank import QuestionBank
+from .speech_to_text import SpeechToText
+from .text_to_speech import ENGINES, TextToSpeech
+
+
+@dataclass
+class LoadedModels:
+    bank: QuestionBank
+    speech: SpeechToText
+    scorer: Any  # mockmentor.answer_scorer.AnswerScorer
+    coverage: Any  # mockmentor.coverage.KeyPointCoverage
+    interviewer: Any  # mockmentor.interviewer.Interviewer
+    voice: TextToSpeech
+    versions: dict[str, str]
+
+
+def _folder(reference: str) -> tuple[Path, str]:
+    """A model folder and a version label for `registry:<name>` or a path."""
+    from mockmentor.registry import champion_dir
+
+    if reference.startswith("registry:"):
+        name = reference.removeprefix("registry:")
+        folder, version = champion_dir(name)
+        return folder, f"{name}/{version}"
+    folder = Path(reference)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"model folder {folder} does not exist (configs/serving.yaml)")
+    return folder, str(folder)
+
+
+def load_models(config: ServeConfig) -> LoadedModels:
+    import torch
+
+    from mockmentor.answer_scorer import AnswerScorer
+    from mockmentor.coverage import KeyPointCoverage
+    from mockmentor.interviewer import Interviewer, InterviewerFiles
+
+    torch.set_num_threads(config.threads)
+    bank = QuestionBank(config.processed_dir, config.roles)
+    scorer_dir, scorer_version = _folder(config.scorer)
+    if config.interviewer.startswith("base:"):
+        files, interviewer_version = (
+            InterviewerFiles.base(config.interviewer.removeprefix("base:")),
+            config.interviewer,
+        )
+    else:
+        folder, interviewer_version = _folder(config.interviewer)
+        files = InterviewerFiles.tuned(folder)
+    coverage = KeyPointCoverage(resolve(config.encoder), config.coverage_threshold)
+    bank.embed_all(lambda texts: coverage.embed(texts))
+    return LoadedModels(
+        bank=bank,
+        speech=SpeechToText(resolve(config.speech_model), config.threads, config.speech_beam_size),
+        scorer=AnswerScorer(scorer_dir),
+        coverage=coverage,
+        interviewer=Interviewer(files, config.interviewer_backend, config.max_new_tokens, config.threads),
+        voice=ENGINES[config.tts_engine](resolve(config.voice), config.threads),
+        versions={
+            "scorer": scorer_version,
+            "interviewer": f"{interviewer_version} ({config.interviewer_backend})",
+            "speech": config.speech_model,
+            "voice": config.voice,
+            "encoder": config.encoder,
+        },
+    )

@@ -1,0 +1,350 @@
+// MockMentor page: start a session, record answers with MediaRecorder, stream the turn back
+// (server-sent events from /answer_stream), play the interviewer's sentences as they arrive,
+// rate the feedback, show the report and the progress chart. No libraries, no network
+// beyond this server.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const state = { session: null, token: null, turnId: null, recorder: null, chunks: [], questionNo: 0, catalogue: null };
+const CANDIDATE_KEY = "mockmentor.candidate_token";
+
+function showAlert(message) {
+  const box = $("alert");
+  box.textContent = message;
+  box.hidden = false;
+}
+function clearAlert() { $("alert").hidden = true; $("alert").textContent = ""; }
+function setStatus(text) { $("status").textContent = text; }
+
+// BentoML answers errors as {"error": ...} (sometimes inside a list) or with pydantic "detail".
+function errorMessage(body, status) {
+  const item = Array.isArray(body) ? body[0] : body;
+  if (item && item.detail && item.detail.length) {
+    const d = item.detail[0];
+    return `${(d.loc || []).filter((p) => p !== "body").join(".")}: ${d.msg}`;
+  }
+  return (item && item.error) || `the server answered ${status}`;
+}
+
+async function call(path, options) {
+  let response;
+  try {
+    response = await fetch(path, { method: "POST", ...options });
+  } catch (err) {
+    throw new Error("Cannot reach the MockMentor server. Check that it is running, then try again.");
+  }
+  if (!response.ok) {
+    let body = null;
+    try { body = await response.json(); } catch (_) { /* not JSON */ }
+    throw new Error(errorMessage(body, response.status));
+  }
+  return response;
+}
+const postJSON = async (path, body) =>
+  (await call(path, { headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) })).json();
+
+// ---- audio: play each sentence as soon as it arrives, in order --------------------------
+const player = { queue: [], playing: false, last: [] };
+function enqueueSpeech(b64) {
+  const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  const url = URL.createObjectURL(new Blob([bytes], { type: "audio/wav" }));
+  player.queue.push(url);
+  player.last.push(url);
+  if (!player.playing) playNext();
+}
+function playNext() {
+  const url = player.queue.shift();
+  if (!url) { player.playing = false; return; }
+  player.playing = true;
+  const audio = new Audio(url);
+  audio.onended = playNext;
+  audio.onerror = playNext;
+  audio.play().catch(() => playNext());  // autoplay refused: the text is on screen anyway
+}
+function replay() { player.queue.push(...player.last); if (!player.playing) playNext(); }
+
+// ---- setup ------------------------------------------------------------------------------
+async function loadCatalogue() {
+  try {
+    state.catalogue = await postJSON("/catalogue", {});
+  } catch (err) { showAlert(err.message); return; }
+  const role = $("role");
+  role.innerHTML = "";
+  for (const name of Object.keys(state.catalogue.roles)) role.add(new Option(name, name));
+  fillTopics();
+}
+function fillTopics() {
+  const topic = $("topic");
+  topic.innerHTML = "";
+  topic.add(new Option("All topics of this role", ""));
+  for (const t of state.catalogue.roles[$("role").value] || []) {
+    topic.add(new Option(state.catalogue.topic_labels[t] || t, t));
+  }
+}
+
+async function start(event) {
+  event.preventDefault();
+  clearAlert();
+  $("start").disabled = true;
+  try {
+    const body = {
+      role: $("role").value, topic: $("topic").value, difficulty: $("difficulty").value,
+      job_description: $("job").value, candidate_token: localStorage.getItem(CANDIDATE_KEY) || "",
+    };
+    const started = await postJSON("/start_session", body);
+    localStorage.setItem(CANDIDATE_KEY, started.candidate_token);
+    Object.assign(state, { session: started.session_id, token: started.session_token, turnId: null, questionNo: 1 });
+    $("setup").hidden = true; $("report").hidden = true; $("interview").hidden = false; $("result").hidden = true;
+    showQuestion(started.reply, started.speech);
+    $("record").focus();
+  } catch (err) { showAlert(err.message); }
+  $("start").disabled = false;
+}
+
+function showQuestion(text, speech) {
+  $("question-number").textContent = String(state.questionNo);
+  $("question").textContent = text;
+  player.last = [];
+  for (const s of speech || []) enqueueSpeech(s.audio_wav_base64);
+}
+
+// ---- answering ----------------------------------------------------------------------------
+async function toggleRecording() {
+  clearAlert();
+  if (state.recorder && state.recorder.state === "recording") { state.recorder.stop(); return; }
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+  } catch (err) {
+    const denied = err && (err.name === "NotAllowedError" || err.name === "SecurityError");
+    showAlert(denied
+      ? "Microphone access was denied. Allow the microphone for this site in the browser settings, or type your answer instead."
+      : "No microphone could be opened. Connect one, or type your answer instead.");
+    $("type-instead").open = true;
+    return;
+  }
+  state.chunks = [];
+  const recorder = new MediaRecorder(stream);
+  state.recorder = recorder;
+  recorder.ondataavailable = (e) => { if (e.data.size) state.chunks.push(e.data); };
+  recorder.onstop = () => {
+    stream.getTracks().forEach((t) => t.stop());
+    $("record").setAttribute("aria-pressed", "false");
+    $("record").textContent = "Record answer";
+    const blob = new Blob(state.chunks, { type: recorder.mimeType || "audio/webm" });
+    const form = new FormData();
+    form.append("session_id", state.session);
+    form.append("session_token", state.token);
+    form.append("audio", blob, "answer.webm");
+    sendAnswer("/answer_audio_stream", { body: form });
+  };
+  recorder.start();
+  $("record").setAttribute("aria-pressed", "true");
+  $("record").textContent = "Stop and send";
+  setStatus("Recording… press again when you are done.");
+}
+
+function sendText() {
+  const text = $("typed").value.trim();
+  if (!text) { showAlert("Type an answer first."); return; }
+  sendAnswer("/answer_text_stream", {
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ session_id: state.session, session_token: state.token, text }),
+  });
+}
+
+function resetResult() {
+  $("result").hidden = false;
+  $("transcript").textContent = "…";
+  $("score-block").hidden = true;
+  $("points").innerHTML = "";
+  $("delivery").textContent = "";
+  $("feedback").textContent = "";
+  $("rate-form").reset();
+  $("rate-status").textContent = "";
+  player.last = [];
+}
+
+async function sendAnswer(route, options) {
+  clearAlert();
+  setStatus("Listening to your answer…");
+  $("record").disabled = true; $("send-text").disabled = true;
+  try {
+    const response = await call(route, options);
+    resetResult();
+    await readEvents(response, handleEvent);
+    $("typed").value = "";
+  } catch (err) {
+    showAlert(err.message);
+    setStatus("");
+  }
+  $("record").disabled = false; $("send-text").disabled = false;
+}
+
+// Server-sent events over a POST response: "event: name\ndata: {json}\n\n".
+async function readEvents(response, handler) {
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    buffer += decoder.decode(value || new Uint8Array(), { stream: !done });
+    let cut;
+    while ((cut = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, cut);
+      buffer = buffer.slice(cut + 2);
+      const data = block.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5)).join("\n");
+      if (data) handler(JSON.parse(data));
+    }
+    if (done) break;
+  }
+}
+
+function describeDelivery(d) {
+  const parts = [`${d.words} words`];
+  if (d.words_per_minute !== null) parts.push(`${d.words_per_minute} words per minute`);
+  parts.push(`${d.filler_count} filler${d.filler_count === 1 ? "" : "s"}` +
+    (d.filler_count ? ` (${Object.entries(d.fillers).map(([k, v]) => `${k} ×${v}`).join(", ")})` : ""));
+  if (d.longest_pause_seconds !== null) parts.push(`${d.long_pauses} pause${d.long_pauses === 1 ? "" : "s"} over 2 s`);
+  return parts.join(" · ");
+}
+
+function handleEvent(event) {
+  if (event.event === "transcript") {
+    $("transcript").textContent = event.transcript;
+    $("delivery").textContent = describeDelivery(event.delivery);
+    setStatus("Scoring…");
+  } else if (event.event === "score") {
+    $("score-block").hidden = false;
+    $("score").textContent = event.score.toFixed(1);
+    $("interval").textContent = `(likely ${event.low.toFixed(1)} to ${event.high.toFixed(1)})`;
+    $("interval-bar").style.left = `${(event.low / 5) * 100}%`;
+    $("interval-bar").style.width = `${((event.high - event.low) / 5) * 100}%`;
+    $("score-mark").style.left = `calc(${(event.score / 5) * 100}% - 2px)`;
+    for (const [points, cls, label] of [[event.covered, "covered", "Covered"], [event.missed, "missed", "Missed"]]) {
+      for (const p of points) {
+        const li = document.createElement("li");
+        li.className = cls;
+        li.textContent = `${label}: ${p}`;
+        $("points").append(li);
+      }
+    }
+    setStatus("The interviewer is answering…");
+  } else if (event.event === "sentence") {
+    $("feedback").textContent = `${$("feedback").textContent} ${event.text}`.trim();
+    enqueueSpeech(event.audio_wav_base64);
+  } else if (event.event === "turn") {
+    state.turnId = event.turn_id;
+    $("feedback").textContent = event.reply;
+    setStatus(event.finished ? "That was the last question." : "");
+    if (event.finished) {
+      $("question").textContent = "The interview is over. Rate the feedback, then open your report.";
+      $("record").disabled = true;
+    } else {
+      state.questionNo += event.follow_up ? 0 : 1;
+      $("question-number").textContent = event.follow_up ? `${state.questionNo} (follow-up)` : String(state.questionNo);
+      $("question").textContent = event.next_question;
+    }
+  } else if (event.event === "error") {
+    showAlert(event.message);
+  }
+}
+
+// ---- rating, report ---------------------------------------------------------------------
+async function rate(event) {
+  event.preventDefault();
+  const picked = document.querySelector("input[name=rating]:checked");
+  if (!picked) { showAlert("Pick a rating from 1 to 5."); return; }
+  const deserved = $("deserved").value;
+  try {
+    const saved = await postJSON("/rate_turn", {
+      session_id: state.session, session_token: state.token, turn_id: state.turnId,
+      rating: Number(picked.value), comment: $("comment").value,
+      candidate_score: deserved === "" ? null : Number(deserved),
+    });
+    $("rate-status").textContent = `Thanks: rated ${saved.rating}/5.`;
+  } catch (err) { showAlert(err.message); }
+}
+
+async function finish() {
+  clearAlert();
+  try {
+    const report = await postJSON("/session_report", { session_id: state.session, session_token: state.token });
+    const history = await postJSON("/history", { candidate_token: localStorage.getItem(CANDIDATE_KEY) });
+    showReport(report, history);
+  } catch (err) { showAlert(err.message); }
+}
+
+function showReport(report, history) {
+  $("interview").hidden = true;
+  $("report").hidden = false;
+  const summary = [];
+  summary.push(report.mean_score === null ? "No answers yet." : `Mean score ${report.mean_score} out of 5.`);
+  if (report.strongest_topic) summary.push(`Strongest topic: ${report.strongest_topic}.`);
+  if (report.weakest_topic) summary.push(`Weakest topic: ${report.weakest_topic}.`);
+  if (report.words_per_minute !== null) summary.push(`Median pace ${report.words_per_minute} words per minute.`);
+  summary.push(`${report.filler_count} filler words, ${report.long_pauses} long pauses.`);
+  $("report-summary").textContent = summary.join(" ");
+  const body = $("report-table").querySelector("tbody");
+  body.innerHTML = "";
+  for (const a of report.answers) {
+    const row = body.insertRow();
+    for (const value of [a.position, a.question, `${a.score.toFixed(1)} (${a.low.toFixed(1)}–${a.high.toFixed(1)})`,
+      a.delivery.words_per_minute ?? "–", a.delivery.filler_count, a.missed.join("; ") || "–"]) {
+      row.insertCell().textContent = String(value);
+    }
+  }
+  drawProgress(history.sessions.filter((s) => s.mean_score !== null));
+  $("report-title").setAttribute("tabindex", "-1");
+  $("report-title").focus();
+}
+
+function drawProgress(sessions) {
+  const svg = $("progress");
+  const ns = "http://www.w3.org/2000/svg";
+  svg.innerHTML = "";
+  const w = 520, h = 200, pad = 30;
+  const add = (name, attrs, text) => {
+    const el = document.createElementNS(ns, name);
+    for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+    if (text !== undefined) el.textContent = text;
+    svg.append(el);
+    return el;
+  };
+  for (const s of [0, 2.5, 5]) {
+    const y = h - pad - (s / 5) * (h - 2 * pad);
+    add("line", { x1: pad, x2: w - 10, y1: y, y2: y, stroke: "#d5d9e0" });
+    add("text", { x: 4, y: y + 4 }, String(s));
+  }
+  if (!sessions.length) { add("text", { x: pad + 10, y: h / 2 }, "No scored sessions yet."); return; }
+  const x = (i) => pad + (sessions.length === 1 ? (w - pad) / 2 : (i / (sessions.length - 1)) * (w - pad - 20));
+  const y = (s) => h - pad - (s / 5) * (h - 2 * pad);
+  add("polyline", { points: sessions.map((s, i) => `${x(i)},${y(s.mean_score)}`).join(" "),
+    fill: "none", stroke: "#1f5fbf", "stroke-width": 2 });
+  sessions.forEach((s, i) => {
+    add("circle", { cx: x(i), cy: y(s.mean_score), r: 4, fill: "#1f5fbf" });
+    add("text", { x: x(i) - 12, y: h - 8 }, s.created_at.slice(5, 10));
+  });
+}
+
+function again() {
+  $("report").hidden = true;
+  $("setup").hidden = false;
+  $("record").disabled = false;
+  $("start").focus();
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("role").addEventListener("change", fillTopics);
+  $("start-form").addEventListener("submit", start);
+  $("record").addEventListener("click", toggleRecording);
+  $("send-text").addEventListener("click", sendText);
+  $("replay").addEventListener("click", replay);
+  $("rate-form").addEventListener("submit", rate);
+  $("finish").addEventListener("click", finish);
+  $("again").addEventListener("click", again);
+  if (!window.MediaRecorder || !navigator.mediaDevices) {
+    showAlert("This browser cannot record audio here; type your answers instead.");
+  }
+  loadCatalogue();
+});

@@ -1,0 +1,62 @@
+"""Start the service as its own process (for `make run`'s tests, the bench and the browser test)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import IO
+
+from mockmentor import REPO_ROOT
+
+SERVICE = "mockmentor.serving.service:MockMentor"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_service(
+    port: int,
+    *,
+    config: Path | None = None,
+    database_url: str | None = None,
+    log: IO[bytes] | None = None,
+    timeout: float = 600.0,
+) -> subprocess.Popen[bytes]:
+    """`bentoml serve` on 127.0.0.1:`port`; returns once /readyz answers (models loaded)."""
+    env = dict(os.environ, BENTOML_DO_NOT_TRACK="true")
+    if config is not None:
+        env["MOCKMENTOR_SERVING_CONFIG"] = str(config)
+    if database_url is not None:
+        env["MOCKMENTOR_DATABASE_URL"] = database_url
+    command = [sys.executable, "-m", "bentoml", "serve", SERVICE, "--host", "127.0.0.1", "--port", str(port)]
+    process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the service exited with code {process.returncode} while starting")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as response:
+                if response.status == 200:
+                    return process
+        except OSError:
+            pass
+        time.sleep(1)
+    process.terminate()
+    raise RuntimeError(f"the service did not become ready within {timeout:.0f} s")
+
+
+def stop_service(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

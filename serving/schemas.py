@@ -1,0 +1,111 @@
+"""What the service's API accepts and returns (the OpenAPI is generated from these)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from .delivery import Delivery
+
+Difficulty = Literal["easy", "medium", "hard"]
+
+
+class Spoken(BaseModel):
+    text: str = Field(description="one sentence of the interviewer's reply")
+    audio_wav_base64: str = Field(description="that sentence spoken, a 16-bit mono WAV")
+
+
+class Score(BaseModel):
+    score: float = Field(ge=0, le=5, description="predicted human score, 0-5")
+    low: float = Field(ge=0, le=5, description="lower end of the interval")
+    high: float = Field(ge=0, le=5, description="upper end of the interval")
+    covered: list[str] = Field(description="key points of the reference the answer covered")
+    missed: list[str] = Field(description="key points it missed")
+
+
+class SessionStarted(BaseModel):
+    session_id: str
+    session_token: str = Field(description="secret for this session; send it with every later call")
+    candidate_token: str = Field(description="secret linking your sessions into a history; keep it")
+    turn_id: str = Field(description="the opener, which can be rated like any turn")
+    role: str
+    topic: str
+    questions_planned: int
+    reply: str = Field(description="the opening question as text")
+    speech: list[Spoken]
+
+
+class TurnResult(BaseModel):
+    turn_id: str
+    position: int = Field(description="1 for the first answer, 2 for the next, ...")
+    question: str = Field(description="the question that was answered")
+    transcript: str
+    delivery: Delivery
+    score: Score
+    reply: str = Field(description="feedback and the next question, as text")
+    reply_source: Literal["model", "model+plan", "template"] = Field(
+        description="model: all from the interviewer LLM; model+plan: its feedback with the planned "
+        "question; template: the LLM's reply was not a well-formed turn and a template replaced it"
+    )
+    speech: list[Spoken]
+    next_question: str | None = Field(description="what to answer next; null when the interview is over")
+    follow_up: bool = Field(description="the next question probes a point this answer missed")
+    finished: bool
+    timings_ms: dict[str, float]
+
+
+class RatingSaved(BaseModel):
+    turn_id: str
+    rating: int
+    comment: str | None
+    candidate_score: float | None
+
+
+class QuestionReport(BaseModel):
+    position: int
+    topic: str
+    question: str
+    transcript: str
+    score: float
+    low: float
+    high: float
+    missed: list[str]
+    delivery: Delivery
+    rating: int | None
+
+
+class SessionReport(BaseModel):
+    session_id: str
+    role: str
+    topic: str
+    created_at: str
+    answers: list[QuestionReport]
+    mean_score: float | None
+    topic_scores: dict[str, float]
+    strongest_topic: str | None
+    weakest_topic: str | None
+    words_per_minute: float | None = Field(description="median over spoken answers")
+    filler_count: int
+    long_pauses: int
+    finished: bool
+
+
+class HistoryItem(BaseModel):
+    session_id: str
+    created_at: str
+    role: str
+    topic: str
+    answers: int
+    mean_score: float | None
+
+
+class History(BaseModel):
+    sessions: list[HistoryItem]
+
+
+class Catalogue(BaseModel):
+    roles: dict[str, list[str]]
+    topic_labels: dict[str, str]
+    difficulties: list[str]
+    limits: dict[str, float]

@@ -1,0 +1,187 @@
+"""The voice-interview service: `bentoml serve mockmentor.serving.service:MockMentor`.
+
+Typed BentoML APIs (OpenAPI at /docs.json, Swagger UI at /), the web page at /app/ and a
+streaming turn endpoint that sends the transcript, the score and each spoken sentence as
+server-sent events the moment each is ready. Models load once per worker in __init__.
+Every session call carries the session's secret token; a wrong token and an unknown
+session get the same 404, so ids cannot be probed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Generator
+from http import HTTPStatus
+from pathlib import Path
+from typing import Annotated
+
+import bentoml
+from bentoml.exceptions import BentoMLException
+from pydantic import Field
+
+with bentoml.importing():
+    from fastapi import FastAPI
+    from fastapi.staticfiles import StaticFiles
+
+    from mockmentor.interviewer_turn import TOPIC_LABELS
+    from mockmentor.serving import reports, schemas
+    from mockmentor.serving.config import load_serve_config
+    from mockmentor.serving.interview import InterviewEngine, TurnRefused
+    from mockmentor.serving.models import load_models
+    from mockmentor.serving.store import AccessDenied, Store
+    from mockmentor.settings import get_settings
+
+PAGE = Path(__file__).resolve().parent / "page"
+page = FastAPI(title="MockMentor page")
+page.mount("/", StaticFiles(directory=PAGE, html=True), name="page")
+
+SessionId = Annotated[str, Field(min_length=1, max_length=64, description="from start_session")]
+Token = Annotated[str, Field(min_length=1, max_length=256, description="the session's secret token")]
+
+
+class Refused(BentoMLException):
+    """A 4xx with a message the page shows as it is."""
+
+
+def refused(err: TurnRefused | AccessDenied) -> Refused:
+    status = err.status if isinstance(err, TurnRefused) else HTTPStatus.NOT_FOUND
+    return Refused(str(err), error_code=status)
+
+
+@bentoml.asgi_app(page, path="/app")
+@bentoml.service(
+    workers=1,  # one copy of every model per machine; requests share it through threads
+    traffic={"timeout": 300, "max_concurrency": 32},
+    http={"cors": {"enabled": False}},
+)
+class MockMentor:
+    def __init__(self) -> None:
+        self.config = load_serve_config()
+        self.store = Store.open(get_settings().database_url)
+        self.engine = InterviewEngine(self.config, load_models(self.config), self.store)
+
+    @bentoml.api(route="/catalogue")
+    def catalogue(self) -> schemas.Catalogue:
+        """Roles, their topics and the upload limits."""
+        return schemas.Catalogue(
+            roles=self.config.roles,
+            topic_labels={t: TOPIC_LABELS.get(t, t) for t in self.engine.bank.topics},
+            difficulties=["easy", "medium", "hard"],
+            limits={
+                "max_audio_bytes": self.config.max_audio_bytes,
+                "max_audio_seconds": self.config.max_audio_seconds,
+                "max_answer_chars": self.config.max_answer_chars,
+            },
+        )
+
+    @bentoml.api(route="/start_session")
+    def start_session(
+        self,
+        role: Annotated[str, Field(max_length=64)],
+        topic: Annotated[str, Field(max_length=64, description="one of the role's topics; empty: all")] = "",
+        difficulty: schemas.Difficulty = "medium",
+        job_description: Annotated[str, Field(max_length=100_000)] = "",
+        candidate_token: Annotated[str, Field(max_length=256, description="from an earlier session")] = "",
+    ) -> schemas.SessionStarted:
+        """Plan an interview and speak its opening question."""
+        try:
+            return self.engine.start(
+                role, topic, difficulty, job_description or None, candidate_token or None
+            )
+        except TurnRefused as err:
+            raise refused(err) from None
+
+    @bentoml.api(route="/answer_text")
+    def answer_text(
+        self, session_id: SessionId, session_token: Token, text: Annotated[str, Field(max_length=100_000)]
+    ) -> schemas.TurnResult:
+        """Answer the current question in writing; returns the whole turn."""
+        return self._whole_turn(session_id, session_token, text=text)
+
+    @bentoml.api(route="/answer_audio")
+    def answer_audio(self, session_id: SessionId, session_token: Token, audio: Path) -> schemas.TurnResult:
+        """Answer by voice (webm/opus, ogg, wav, flac or mp3); returns the whole turn."""
+        return self._whole_turn(session_id, session_token, audio=self._read(audio))
+
+    @bentoml.api(route="/answer_audio_stream")
+    def answer_audio_stream(
+        self, session_id: SessionId, session_token: Token, audio: Path
+    ) -> Generator[str, None, None]:
+        """Answer by voice; server-sent events: transcript, score, sentence (text + WAV) ..., turn."""
+        return self._stream(session_id, session_token, audio=self._read(audio))
+
+    @bentoml.api(route="/answer_text_stream")
+    def answer_text_stream(
+        self, session_id: SessionId, session_token: Token, text: Annotated[str, Field(max_length=100_000)]
+    ) -> Generator[str, None, None]:
+        """Answer in writing; the same events as answer_audio_stream."""
+        return self._stream(session_id, session_token, text=text)
+
+    @bentoml.api(route="/rate_turn")
+    def rate_turn(
+        self,
+        session_id: SessionId,
+        session_token: Token,
+        turn_id: Annotated[str, Field(min_length=1, max_length=64)],
+        rating: Annotated[int, Field(ge=1, le=5, description="how useful the feedback was, 1-5")],
+        comment: Annotated[str, Field(max_length=2000)] = "",
+        candidate_score: Annotated[
+            float | None, Field(ge=0, le=5, description="the score you think your answer deserved")
+        ] = None,
+    ) -> schemas.RatingSaved:
+        """Rate a turn's feedback (rating again replaces the earlier rating)."""
+        try:
+            return self.engine.rate(
+                session_id, session_token, turn_id, rating, comment or None, candidate_score
+            )
+        except TurnRefused as err:
+            raise refused(err) from None
+
+    @bentoml.api(route="/session_report")
+    def session_report(self, session_id: SessionId, session_token: Token) -> schemas.SessionReport:
+        """Scores per question, delivery, strongest and weakest topics."""
+        try:
+            return reports.session_report(self.store.session(session_id, session_token))
+        except AccessDenied as err:
+            raise refused(err) from None
+
+    @bentoml.api(route="/history")
+    def history(self, candidate_token: Token) -> schemas.History:
+        """Every session started with this candidate token, oldest first (the progress chart)."""
+        return reports.history(self.store.history(candidate_token))
+
+    @bentoml.api(route="/healthz")
+    def healthz(self) -> dict[str, str]:
+        return {"status": "ok", **self.engine.models.versions}
+
+    def _read(self, upload: Path) -> bytes:
+        size = upload.stat().st_size
+        if size > self.config.max_audio_bytes:
+            raise Refused(
+                f"the audio is {size / 1e6:.1f} MB, "
+                f"over the limit of {self.config.max_audio_bytes / 1e6:.1f} MB",
+                error_code=HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+            )
+        return upload.read_bytes()
+
+    def _stream(self, session_id: str, token: str, **answer: bytes | str) -> Generator[str, None, None]:
+        try:
+            events = self.engine.answer(session_id, token, **answer)
+        except TurnRefused as err:
+            raise refused(err) from None
+        return (f"event: {e['event']}\ndata: {json.dumps(e)}\n\n" for e in events)
+
+    def _whole_turn(self, session_id: str, token: str, **answer: bytes | str) -> schemas.TurnResult:
+        try:
+            events = list(self.engine.answer(session_id, token, **answer))
+        except TurnRefused as err:
+            raise refused(err) from None
+        final = events[-1]
+        if final["event"] == "error":
+            raise Refused(final["message"], error_code=HTTPStatus(final["status"]))
+        speech = [
+            schemas.Spoken(**{k: e[k] for k in ("text", "audio_wav_base64")})
+            for e in events
+            if e["event"] == "sentence"
+        ]
+        return schemas.TurnResult(**{k: v for k, v in final.items() if k != "event"}, speech=speech)

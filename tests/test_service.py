@@ -1,0 +1,286 @@
+"""The voice-interview service over HTTP: real models, real speech, both databases, bad input.
+
+The service runs as `bentoml serve` in its own process, exactly as users start it. Its
+scorer is trained here with a tiny recipe; the interviewer is the packaged SmolLM2 base
+(the tuned one takes 15 minutes to train), whose replies mostly break the turn contract,
+so these tests also exercise the service's template guard.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import wave
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import jiwer
+import numpy as np
+import pytest
+import yaml
+from sqlalchemy import create_engine, text
+
+from mockmentor.serving.process import free_port, start_service, stop_service
+
+REPO = Path(__file__).resolve().parent.parent
+SPEECH = REPO / "data/raw/speech"
+MAX_AUDIO_BYTES = 2_000_000
+MAX_AUDIO_SECONDS = 30
+
+
+def transcripts() -> dict[str, str]:
+    rows = (SPEECH / "transcripts.tsv").read_text().splitlines()
+    return dict(line.split("\t", 1) for line in rows if "\t" in line)
+
+
+def wav_bytes(samples: np.ndarray, rate: int = 16_000) -> bytes:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="session")
+def tiny_scorer(prepared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real scorer trained for a few steps (the full recipe takes minutes)."""
+    from mockmentor.training.train_scorer import main as train_scorer
+
+    folder = tmp_path_factory.mktemp("service-scorer")
+    config = yaml.safe_load((REPO / "configs/scorer.yaml").read_text())["train_scorer"]
+    config |= {
+        "output_dir": str(folder / "scorer"),
+        "metrics": str(folder / "scorer_train.json"),
+        "collected_answers": None,
+        "register_as": "service-test-scorer",
+    }
+    config["recipe"] |= {"max_steps": 8, "epochs": 1, "negatives_per_question": 1}
+    (folder / "scorer.yaml").write_text(yaml.safe_dump({"train_scorer": config}))
+    train_scorer(folder / "scorer.yaml")
+    return folder / "scorer"
+
+
+@pytest.fixture(scope="session")
+def serving_config(tiny_scorer: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    config = yaml.safe_load((REPO / "configs/serving.yaml").read_text())
+    config["serve"] |= {
+        "scorer": str(tiny_scorer),
+        "interviewer": "base:interviewer-base",
+        "max_audio_bytes": MAX_AUDIO_BYTES,
+        "max_audio_seconds": MAX_AUDIO_SECONDS,
+        "questions_per_session": 3,
+    }
+    path = tmp_path_factory.mktemp("serving") / "serving.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+class Service:
+    def __init__(self, url: str, database_url: str) -> None:
+        self.url, self.database_url = url, database_url
+        self.http = httpx.Client(base_url=url, timeout=300)
+
+    def post(self, route: str, **kwargs) -> httpx.Response:
+        return self.http.post(route, **kwargs)
+
+    def turn_rows(self, session_id: str) -> int:
+        engine = create_engine(self.database_url)
+        with engine.connect() as connection:
+            count = connection.execute(
+                text("SELECT count(*) FROM turns WHERE session_id = :s"), {"s": session_id}
+            ).scalar_one()
+        engine.dispose()
+        return count
+
+
+def _run(serving_config: Path, database_url: str, log: Path) -> Iterator[Service]:
+    port = free_port()
+    with log.open("wb") as sink:
+        process = start_service(port, config=serving_config, database_url=database_url, log=sink)
+    try:
+        yield Service(f"http://127.0.0.1:{port}", database_url)
+    finally:
+        stop_service(process)
+        assert process.returncode is not None
+
+
+@pytest.fixture(scope="module")
+def service(serving_config: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    folder = tmp_path_factory.mktemp("service-sqlite")
+    yield from _run(serving_config, f"sqlite:///{folder / 'interviews.db'}", folder / "service.log")
+
+
+@pytest.fixture(scope="module")
+def postgres_service(
+    serving_config: Path, postgres_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Service]:
+    yield from _run(serving_config, postgres_url, tmp_path_factory.mktemp("service-pg") / "service.log")
+
+
+def start(service: Service, **fields) -> dict:
+    body = {"role": "Software engineer", "topic": "intro-programming"} | fields
+    response = service.post("/start_session", json=body)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def assert_wavs(speech: list[dict]) -> None:
+    assert speech
+    for sentence in speech:
+        with wave.open(io.BytesIO(base64.b64decode(sentence["audio_wav_base64"]))) as audio:
+            assert audio.getnframes() > audio.getframerate() * 0.3  # at least 0.3 s of speech
+
+
+def sse_events(response: httpx.Response) -> list[dict]:
+    blocks = [b for b in response.text.split("\n\n") if b.strip()]
+    return [json.loads(next(line[5:] for line in b.splitlines() if line.startswith("data:"))) for b in blocks]
+
+
+def full_interview(service: Service) -> None:
+    started = start(service)
+    session, token = started["session_id"], started["session_token"]
+    assert started["questions_planned"] == 3 and started["reply"].endswith("?")
+    assert_wavs(started["speech"])
+    auth = {"session_id": session, "session_token": token}
+
+    # 1. a real recorded clip, uploaded whole
+    clip = SPEECH / "LJ001-0001.wav"
+    with clip.open("rb") as audio:
+        response = service.post("/answer_audio", data=auth, files={"audio": (clip.name, audio, "audio/wav")})
+    assert response.status_code == 200, response.text
+    first = response.json()
+    assert jiwer.wer(transcripts()["LJ001-0001.wav"].lower(), first["transcript"].lower()) < 0.15
+    assert 0 <= first["score"]["low"] <= first["score"]["score"] <= first["score"]["high"] <= 5
+    assert first["delivery"]["words_per_minute"] > 60 and first["delivery"]["speaking_seconds"] > 5
+    assert first["reply"] and first["position"] == 1
+    assert_wavs(first["speech"])
+    assert {"decode", "speech_to_text", "score", "first_audio", "total"} <= set(first["timings_ms"])
+
+    # 2. typed
+    response = service.post("/answer_text", json=auth | {"text": "A stack is a last in, first out list."})
+    assert response.status_code == 200, response.text
+    second = response.json()
+    assert second["position"] == 2 and second["delivery"]["words_per_minute"] is None
+
+    # 3. streamed, spoken by Piper: transcript, score and sentences arrive as separate events
+    from mockmentor.model_assets import resolve
+    from mockmentor.serving.text_to_speech import PiperTextToSpeech
+
+    spoken = PiperTextToSpeech(resolve("piper-voice"), threads=1).wav(
+        "Recursion is when a function calls itself."
+    )
+    response = service.post(
+        "/answer_audio_stream", data=auth, files={"audio": ("a.wav", spoken, "audio/wav")}
+    )
+    assert response.status_code == 200, response.text
+    events = sse_events(response)
+    kinds = [e["event"] for e in events]
+    assert kinds[:2] == ["transcript", "score"] and kinds[-1] == "turn" and "sentence" in kinds
+    assert "recursion" in events[0]["transcript"].lower()
+    third = events[-1]
+    assert third["position"] == 3
+
+    # the candidate rates the feedback, with the score they think they deserved
+    rated = service.post(
+        "/rate_turn",
+        json=auth | {"turn_id": third["turn_id"], "rating": 4, "comment": "fair", "candidate_score": 3},
+    )
+    assert rated.status_code == 200, rated.text
+    report = service.post("/session_report", json=auth).json()
+    assert [a["position"] for a in report["answers"]] == [1, 2, 3]
+    assert report["answers"][2]["rating"] == 4
+    assert report["mean_score"] == pytest.approx(np.mean([a["score"] for a in report["answers"]]), abs=0.01)
+    history = service.post("/history", json={"candidate_token": started["candidate_token"]}).json()
+    assert session in [s["session_id"] for s in history["sessions"]]
+    assert service.turn_rows(session) == 4  # the opener and three answers
+
+
+def test_full_interview_sqlite(service: Service) -> None:
+    full_interview(service)
+
+
+def test_full_interview_postgresql(postgres_service: Service) -> None:
+    full_interview(postgres_service)
+
+
+def test_api_and_page_are_served(service: Service) -> None:
+    spec = service.http.get("/docs.json").json()
+    assert {
+        "/start_session",
+        "/answer_audio",
+        "/answer_audio_stream",
+        "/answer_text_stream",
+        "/rate_turn",
+        "/session_report",
+    } <= set(spec["paths"])
+    page = service.http.get("/app/")
+    assert page.status_code == 200 and "MockMentor" in page.text
+    assert service.http.get("/app/app.js").status_code == 200
+
+
+def bad_audio() -> dict[str, tuple[bytes, str, int, str]]:
+    """name -> (bytes, content type, expected status, words the message must contain)."""
+    flac = (SPEECH / "jfk.flac").read_bytes()
+    rng = np.random.default_rng(0)
+    return {
+        "empty": (b"", "audio/wav", 422, "empty"),
+        "silent": (wav_bytes(np.zeros(16_000)), "audio/wav", 422, "silent"),
+        "too short": (wav_bytes(rng.normal(0, 0.1, 800)), "audio/wav", 422, "at least"),
+        "random bytes": (rng.bytes(5000), "audio/wav", 415, "not a recognised audio"),
+        "png as audio": (b"\x89PNG\r\n\x1a\n" + rng.bytes(100), "image/png", 415, "not a recognised audio"),
+        "corrupt wav": (b"RIFF" + rng.bytes(4000), "audio/wav", 422, "could not be decoded"),
+        "truncated flac": (flac[:3000], "audio/flac", 422, "could not be decoded"),
+        "too long": (
+            wav_bytes(rng.normal(0, 0.1, 16_000 * (MAX_AUDIO_SECONDS + 5))),
+            "audio/wav",
+            413,
+            "longer",
+        ),
+        "too large": (b"RIFF" + bytes(MAX_AUDIO_BYTES + 10), "audio/wav", 413, "over the limit"),
+    }
+
+
+@pytest.mark.parametrize("case", list(bad_audio()))
+def test_bad_audio_is_refused_without_a_trace(service: Service, case: str) -> None:
+    started = start(service)
+    auth = {"session_id": started["session_id"], "session_token": started["session_token"]}
+    data, content_type, status, words = bad_audio()[case]
+    response = service.post("/answer_audio", data=auth, files={"audio": ("answer", data, content_type)})
+    assert response.status_code == status, response.text
+    assert words in response.text
+    assert service.turn_rows(started["session_id"]) == 1  # only the opener: no half-written turn
+    assert service.post("/healthz").status_code == 200  # the worker is still serving
+
+
+def test_bad_requests_get_clear_4xx(service: Service) -> None:
+    started = start(service)
+    other = start(service)
+    auth = {"session_id": started["session_id"], "session_token": started["session_token"]}
+    foreign = {"session_id": started["session_id"], "session_token": other["session_token"]}
+    cases = [
+        ("/answer_text", foreign | {"text": "hi"}, 404, "no session"),
+        ("/answer_text", {"session_id": "0" * 32, "session_token": "x", "text": "hi"}, 404, "no session"),
+        ("/answer_text", {"session_id": started["session_id"], "text": "hi"}, 400, "session_token"),
+        ("/answer_text", auth | {"text": "   "}, 422, "empty"),
+        ("/answer_text", auth | {"text": "word " * 1000}, 413, "limit"),
+        ("/session_report", foreign, 404, "no session"),
+        ("/rate_turn", auth | {"turn_id": other["turn_id"], "rating": 5}, 404, "no such turn"),
+        ("/rate_turn", auth | {"turn_id": started["turn_id"], "rating": 6}, 400, "rating"),
+        ("/start_session", {"role": "Astronaut"}, 422, "unknown role"),
+        ("/start_session", {"role": "Software engineer", "topic": "css"}, 422, "not part of role"),
+        ("/start_session", {"role": "Software engineer", "difficulty": "insane"}, 400, "difficulty"),
+        ("/start_session", {"role": "Software engineer", "job_description": "x" * 9000}, 413, "limit"),
+    ]
+    for route, body, status, words in cases:
+        response = service.post(route, json=body)
+        assert (response.status_code, words in response.text) == (status, True), (route, body, response.text)
+    # the foreign token wrote nothing, read nothing
+    assert service.turn_rows(started["session_id"]) == 1
+    response = service.post(
+        "/answer_audio_stream", data=foreign, files={"audio": ("a.wav", b"RIFF", "audio/wav")}
+    )
+    assert response.status_code == 404
