@@ -1,4 +1,4 @@
-# Quick start:  make run   (set up, run the pipeline, then serve)
+# Quick start:  make run   (set up, run the pipeline, then serve at http://127.0.0.1:3000/app/)
 #               make test  (set up, lint, run the test suite)
 PYTHON ?= python3.11
 VENV := .venv
@@ -11,8 +11,9 @@ export DVC_NO_ANALYTICS := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 export BENTOML_DO_NOT_TRACK := true
 export PYTHONUNBUFFERED := 1
+PORT ?= 3000
 
-.PHONY: setup run pipeline models test lint bench clean
+.PHONY: setup browser run serve pipeline models test lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,18 +32,29 @@ pipeline: models
 
 run: pipeline
 	dvc metrics show
+	mockmentor serve --port $(PORT)
+
+serve: models
+	mockmentor serve --port $(PORT)
+
+# Debian's Chromium for the page's browser test (Playwright cannot download browsers here).
+browser:
+	command -v chromium >/dev/null || apt-get install -y -q chromium || \
+		(apt-get update -q && apt-get install -y -q chromium) || \
+		echo "warning: chromium could not be installed; the browser test will be skipped"
 
 lint: setup
 	ruff check .
 	ruff format --check .
 
-test: lint
+test: lint browser
 	pytest
 
 bench: models
 	dvc repro train_scorer train_interviewer
 	python bench/scorer_throughput.py
 	python bench/interviewer_speed.py
+	python bench/service_latency.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -76,8 +76,12 @@ class Interviewer:
         backend: Backend = "llama.cpp",
         max_new_tokens: int = MAX_NEW_TOKENS,
         threads: int | None = None,
+        reuse_prefix: bool = False,
     ) -> None:
         self.files, self.backend, self.max_new_tokens = files, backend, max_new_tokens
+        # llama.cpp only: keep the KV cache between calls so a prompt sharing its start with the
+        # previous one (or with a `warm` prompt) skips that part of the prefill.
+        self.reuse_prefix = reuse_prefix
         self.tokenizer = load_tokenizer(files.base_dir)
         self.tokenizer.padding_side = "left"  # batched generation continues from the right edge
         self.end_id = end_of_turn(self.tokenizer)
@@ -122,7 +126,8 @@ class Interviewer:
 
     def _stream_llama(self, prompt: list[int]) -> Iterator[str]:
         with self._lock:
-            self.model.reset()
+            if not self.reuse_prefix:
+                self.model.reset()
             pieces: list[int] = []
             text = ""
             for n, token in enumerate(
@@ -136,6 +141,17 @@ class Interviewer:
                 if len(full) > len(text) and not full.endswith("\ufffd"):
                     yield full[len(text) :]
                     text = full
+
+    def warm(self, messages: list[dict[str, str]]) -> None:
+        """Prefill `messages` now (idle time) so the next prompt that starts the same way is faster."""
+        if self.backend != "llama.cpp" or not self.reuse_prefix:
+            return
+        prompt = prompt_ids(self.tokenizer, messages)
+        with self._lock:
+            for _ in self.model.generate(
+                prompt, top_k=1, top_p=1.0, temp=0.0, repeat_penalty=1.0, reset=True
+            ):
+                break  # the prompt is in the KV cache once the first token is sampled
 
     def _stream_transformers(self, prompt: list[int]) -> Iterator[str]:
         import torch

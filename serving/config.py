@@ -21,6 +21,9 @@ class ServeConfig:
         metadata={"help": "'registry:<name>', a folder from train_interviewer, or 'base:<models.yaml name>'"}
     )
     interviewer_backend: str = field(metadata={"help": "llama.cpp (fast path) or transformers"})
+    prefill_next_prompt: bool = field(
+        metadata={"help": "llama.cpp: prefill the next turn's prompt start while the candidate answers"}
+    )
     encoder: str = field(metadata={"help": "sentence encoder for key-point coverage (models.yaml name)"})
     speech_model: str = field(metadata={"help": "faster-whisper model (models.yaml name)"})
     speech_beam_size: int = field(metadata={"help": "1 = greedy decoding (fastest)"})
@@ -52,6 +55,8 @@ class ServeConfig:
             raise ValueError("wrong must be below full_marks")
         if self.max_audio_bytes <= 0 or self.max_audio_seconds <= self.min_audio_seconds:
             raise ValueError("audio limits must be positive and max_audio_seconds above min_audio_seconds")
+        if self.tts_engine != "piper":
+            raise ValueError("tts_engine must be 'piper' (the only engine that has been run here)")
         if not self.roles:
             raise ValueError("roles must name at least one role")
 

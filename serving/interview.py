@@ -100,6 +100,48 @@ def sentence_stream(pieces: Iterator[str]) -> Iterator[str]:
         yield buffer.strip()
 
 
+def guarded_feedback(
+    model_sentences: Iterator[str], facts: AnswerFacts, probe: bool, next_text: str | None, seed: int
+) -> Iterator[tuple[str, str]]:
+    """(sentence, source) pairs of one feedback turn, each yielded as soon as it is ready.
+
+    Feedback sentences come from the model while they keep to the contract (no speaker tags,
+    at most two, within MAX_WORDS); its question is kept only when the plan is to probe.
+    Whatever the model did not deliver is completed from the plan and the templates.
+    """
+    lead, words, source = 0, 0, "model"
+    for sentence in model_sentences:
+        words += len(sentence.split())
+        if _ROLE_LEAK.search(sentence) or words > MAX_WORDS:
+            break
+        if sentence.endswith("?"):
+            if lead and probe and len(sentence.split()) >= 3 and sentence.count("?") == 1:
+                yield sentence, source
+                return
+            break  # no feedback before it, or the plan moves on: the service asks the question
+        if lead == 2:
+            break  # a third feedback sentence: the model is rambling
+        lead += 1
+        yield sentence, source
+    target = feedback_target(facts, random.Random(seed), score_rate=0.0)
+    if lead == 0:
+        source = "template"
+        yield (parse_turn(target, "feedback").lead[0] if target else complete_lead(facts)), source
+    elif source == "model":
+        source = "model+plan"
+    if probe and facts.missed and target:
+        yield parse_turn(target, "feedback").question, source
+    elif next_text:
+        yield f"Next question: {next_text}", source
+    else:
+        yield CLOSING, source
+
+
+def complete_lead(facts: AnswerFacts) -> str:
+    point = facts.covered[0] if facts.covered else None
+    return COMPLETE[0].format(point=lower_first(point)) if point else COMPLETE[2]
+
+
 class InterviewEngine:
     def __init__(self, config: ServeConfig, models: LoadedModels, store: Store) -> None:
         self.config, self.models, self.store = config, models, store
@@ -113,9 +155,6 @@ class InterviewEngine:
         return schemas.Spoken(text=sentence, audio_wav_base64=base64.b64encode(wav).decode())
 
     # ---- the interviewer's words ----------------------------------------------------------
-    def _model_sentences(self, messages: list[dict[str, str]]) -> Iterator[str]:
-        return sentence_stream(self.models.interviewer.stream(messages))
-
     def _opener(self, question: BankQuestion) -> tuple[list[str], str]:
         """Lead sentences and the question of the opening turn, and where they came from."""
         lead: list[str] = []
@@ -130,47 +169,13 @@ class InterviewEngine:
             lead, source = [OPENER_LEADS[0].format(topic=topic_label(question.topic))], "template"
         return [*lead, question.spoken], source
 
-    def _feedback(
-        self, facts: AnswerFacts, probe: bool, next_text: str | None, seed: int
-    ) -> Iterator[tuple[str, str]]:
-        """(sentence, source) pairs of one feedback turn, yielded as each sentence is ready."""
+    def _prefill(self, topic: str, asked: str | None) -> None:
+        """Prefill the next feedback prompt up to the answer while the candidate thinks and speaks."""
+        if asked is None or not self.config.prefill_next_prompt:
+            return
+        facts = AnswerFacts(topic=topic, question=asked, answer="", score=0, score_low=0, score_high=0)
         messages = feedback_messages(facts)
-        lead, words = 0, 0
-        source = "model"
-        for sentence in self._model_sentences(messages):
-            words += len(sentence.split())
-            if _ROLE_LEAK.search(sentence) or words > MAX_WORDS:
-                break
-            if sentence.endswith("?"):
-                if lead == 0:
-                    break  # a question with no feedback before it: let the template lead
-                if probe and len(sentence.split()) >= 3 and sentence.count("?") == 1:
-                    yield sentence, source
-                    return
-                break  # the plan moves on: the service asks the question
-            if lead == 2:
-                break  # a third feedback sentence: the model is rambling
-            lead += 1
-            yield sentence, source
-        # The model did not finish a well-formed turn: complete it from the plan/templates.
-        if lead == 0:
-            source = "template"
-            target = feedback_target(facts, random.Random(seed), score_rate=0.0)
-            yield (parse_turn(target, "feedback").lead[0] if target else self._complete_lead(facts)), source
-        elif source == "model":
-            source = "model+plan"
-        if probe and facts.missed:
-            target = feedback_target(facts, random.Random(seed), score_rate=0.0)
-            yield (parse_turn(target, "feedback").question if target else CLOSING), source
-        elif next_text:
-            yield f"Next question: {next_text}", source
-        else:
-            yield CLOSING, source
-
-    @staticmethod
-    def _complete_lead(facts: AnswerFacts) -> str:
-        point = facts.covered[0] if facts.covered else None
-        return COMPLETE[0].format(point=lower_first(point)) if point else COMPLETE[2]
+        threading.Thread(target=self.models.interviewer.warm, args=(messages,), daemon=True).start()
 
     # ---- sessions -----------------------------------------------------------------------
     def start(
@@ -227,6 +232,7 @@ class InterviewEngine:
             model_versions=self.models.versions,
             timings_ms={"total": _ms(started)},
         )
+        self._prefill(first.topic, first.spoken)
         return schemas.SessionStarted(
             session_id=session.id,
             session_token=token,
@@ -368,9 +374,9 @@ class InterviewEngine:
         reply: list[str] = []
         speech: list[schemas.Spoken] = []
         sources = set()
-        for sentence, source in self._feedback(
-            facts, probe, next_question.spoken if next_question else None, seed=p.position
-        ):
+        model_sentences = sentence_stream(self.models.interviewer.stream(feedback_messages(facts)))
+        next_text = next_question.spoken if next_question else None
+        for sentence, source in guarded_feedback(model_sentences, facts, probe, next_text, seed=p.position):
             if not reply:
                 timings["interviewer_first_sentence"] = _ms(step)
             reply.append(sentence)
@@ -421,6 +427,9 @@ class InterviewEngine:
                 Path(audio_path).unlink(missing_ok=True)
             yield {"event": "error", "status": 409, "message": "this question was answered concurrently"}
             return
+        self._prefill(
+            p.question.topic if probe else (next_question.topic if next_question else ""), asked_next
+        )
         result = schemas.TurnResult(
             turn_id=turn.id,
             position=p.position,

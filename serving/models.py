@@ -69,7 +69,13 @@ def load_models(config: ServeConfig) -> LoadedModels:
         speech=SpeechToText(resolve(config.speech_model), config.threads, config.speech_beam_size),
         scorer=AnswerScorer(scorer_dir),
         coverage=coverage,
-        interviewer=Interviewer(files, config.interviewer_backend, config.max_new_tokens, config.threads),
+        interviewer=Interviewer(
+            files,
+            config.interviewer_backend,
+            config.max_new_tokens,
+            config.threads,
+            config.prefill_next_prompt,
+        ),
         voice=ENGINES[config.tts_engine](resolve(config.voice), config.threads),
         versions={
             "scorer": scorer_version,

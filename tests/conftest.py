@@ -1,5 +1,10 @@
 """Shared fixtures. Tests run the real code on the real data in data/raw.
 
+The voice service runs as `bentoml serve` in its own process, once per test session and
+database. Its scorer is trained here with a tiny recipe; its interviewer is the packaged
+SmolLM2 base (the tuned one takes 15 minutes to train), whose replies mostly break the
+turn contract, so the service's template guard is exercised too.
+
 MLflow runs made by tests go to a throw-away store so they never mix with the user's
 runs; model weights use the normal cache (MOCKMENTOR_CACHE_DIR or the user cache), which
 a fresh machine fills once.
@@ -14,7 +19,12 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
+import yaml
+from sqlalchemy import create_engine, text
+
+from mockmentor.serving.process import free_port, start_service, stop_service
 
 _MLFLOW_DIR = Path(tempfile.mkdtemp(prefix="mockmentor-test-mlflow-"))
 os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{_MLFLOW_DIR / 'mlflow.db'}"
@@ -30,6 +40,10 @@ POSTGRES_URL = os.environ.get(
 
 REPO = Path(__file__).resolve().parent.parent
 RAW = REPO / "data" / "raw"
+SPEECH = RAW / "speech"
+# Small limits so the over-limit cases stay cheap to send.
+MAX_AUDIO_BYTES = 2_000_000
+MAX_AUDIO_SECONDS = 30
 
 
 @pytest.fixture(scope="session")
@@ -113,6 +127,82 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'interviews.db'}"
     return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture(scope="session")
+def tiny_scorer(prepared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real scorer trained for a few steps (the full recipe takes minutes)."""
+    from mockmentor.training.train_scorer import main as train_scorer
+
+    folder = tmp_path_factory.mktemp("service-scorer")
+    config = yaml.safe_load((REPO / "configs/scorer.yaml").read_text())["train_scorer"]
+    config |= {
+        "output_dir": str(folder / "scorer"),
+        "metrics": str(folder / "scorer_train.json"),
+        "collected_answers": None,
+        "register_as": "service-test-scorer",
+    }
+    config["recipe"] |= {"max_steps": 8, "epochs": 1, "negatives_per_question": 1}
+    (folder / "scorer.yaml").write_text(yaml.safe_dump({"train_scorer": config}))
+    train_scorer(folder / "scorer.yaml")
+    return folder / "scorer"
+
+
+@pytest.fixture(scope="session")
+def serving_config(tiny_scorer: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    config = yaml.safe_load((REPO / "configs/serving.yaml").read_text())
+    config["serve"] |= {
+        "scorer": str(tiny_scorer),
+        "interviewer": "base:interviewer-base",
+        "max_audio_bytes": MAX_AUDIO_BYTES,
+        "max_audio_seconds": MAX_AUDIO_SECONDS,
+        "questions_per_session": 3,
+    }
+    path = tmp_path_factory.mktemp("serving") / "serving.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+class Service:
+    def __init__(self, url: str, database_url: str) -> None:
+        self.url, self.database_url = url, database_url
+        self.http = httpx.Client(base_url=url, timeout=300)
+
+    def post(self, route: str, **kwargs) -> httpx.Response:
+        return self.http.post(route, **kwargs)
+
+    def turn_rows(self, session_id: str) -> int:
+        engine = create_engine(self.database_url)
+        with engine.connect() as connection:
+            count = connection.execute(
+                text("SELECT count(*) FROM turns WHERE session_id = :s"), {"s": session_id}
+            ).scalar_one()
+        engine.dispose()
+        return count
+
+
+def _run(serving_config: Path, database_url: str, log: Path) -> Iterator[Service]:
+    port = free_port()
+    with log.open("wb") as sink:
+        process = start_service(port, config=serving_config, database_url=database_url, log=sink)
+    try:
+        yield Service(f"http://127.0.0.1:{port}", database_url)
+    finally:
+        stop_service(process)
+        assert process.returncode is not None
+
+
+@pytest.fixture(scope="session")
+def service(serving_config: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    folder = tmp_path_factory.mktemp("service-sqlite")
+    yield from _run(serving_config, f"sqlite:///{folder / 'interviews.db'}", folder / "service.log")
+
+
+@pytest.fixture(scope="session")
+def postgres_service(
+    serving_config: Path, postgres_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Service]:
+    yield from _run(serving_config, postgres_url, tmp_path_factory.mktemp("service-pg") / "service.log")
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

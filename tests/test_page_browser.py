@@ -1,0 +1,122 @@
+"""The web page in a real browser (Debian's Chromium driven by Playwright), keyboard only.
+
+A recorded clip from data/raw/speech is the browser's microphone (Chromium's fake capture
+device), so the page records it with MediaRecorder, uploads webm/opus and shows what the
+real models made of it. Screenshots go to tests/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import jiwer
+import pytest
+from conftest import SPEECH, Service
+
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = Path(__file__).resolve().parent / "screenshots"
+CLIP = SPEECH / "LJ001-0001.wav"  # 9.7 s
+QUIET_NETWORK = [
+    "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--disable-quic", "--autoplay-policy=no-user-gesture-required",
+]  # fmt: skip
+
+if not CHROMIUM.exists():
+    if os.environ.get("MOCKMENTOR_REQUIRE_BROWSER") == "1":
+        raise RuntimeError(
+            "MOCKMENTOR_REQUIRE_BROWSER=1 but /usr/bin/chromium is missing (apt-get install chromium)"
+        )
+    pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as driver:
+        yield driver
+
+
+def launch(playwright, microphone: bool):
+    args = [*QUIET_NETWORK, "--use-fake-device-for-media-stream"]
+    if microphone:
+        args += ["--use-fake-ui-for-media-stream", f"--use-file-for-fake-audio-capture={CLIP}%noloop"]
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=args)
+
+
+def test_interview_by_microphone_keyboard_only(playwright, service: Service) -> None:
+    SHOTS.mkdir(exist_ok=True)
+    browser = launch(playwright, microphone=True)
+    page = browser.new_page(viewport={"width": 900, "height": 1400})
+    try:
+        page.goto(f"{service.url}/app/")
+        page.wait_for_selector("#role option", state="attached")
+        page.select_option("#role", "Software engineer")
+        page.select_option("#topic", "intro-programming")
+        page.focus("#start")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#interview:not([hidden])")
+        assert page.text_content("#question").strip().endswith("?")
+        assert page.evaluate("document.activeElement.id") == "record"  # focus moved to the next action
+        page.screenshot(path=SHOTS / "1-question.png", full_page=True)
+
+        page.keyboard.press("Space")  # start recording
+        page.wait_for_function("document.querySelector('#record').getAttribute('aria-pressed') === 'true'")
+        page.wait_for_timeout(10_500)  # the clip plays into the microphone
+        page.keyboard.press("Space")  # stop and send
+        page.wait_for_function("typeof state !== 'undefined' && state.turnId !== null", timeout=120_000)
+        transcript = page.text_content("#transcript")
+        reference = next(
+            line.split("\t", 1)[1] for line in (SPEECH / "transcripts.tsv").read_text().splitlines()
+            if line.startswith(CLIP.name)
+        )  # fmt: skip
+        assert jiwer.wer(reference.lower(), transcript.lower()) < 0.15, transcript
+        score = float(page.text_content("#score"))
+        assert 0 <= score <= 5 and "likely" in page.text_content("#interval")
+        assert "words per minute" in page.text_content("#delivery")
+        assert page.text_content("#feedback").strip()
+        page.screenshot(path=SHOTS / "2-feedback.png", full_page=True)
+
+        page.focus("input[name=rating][value='4']")
+        page.keyboard.press("Space")
+        page.fill("#deserved", "3")
+        page.focus("#rate")
+        page.keyboard.press("Enter")
+        page.wait_for_function("document.querySelector('#rate-status').textContent.includes('Thanks')")
+        session, token = page.evaluate("[state.session, state.token]")
+        report = service.post("/session_report", json={"session_id": session, "session_token": token}).json()
+        assert report["answers"][0]["rating"] == 4  # the rating made the round trip to the database
+        assert report["answers"][0]["transcript"] == transcript
+
+        page.focus("#finish")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#report:not([hidden])")
+        assert page.locator("#report-table tbody tr").count() == 1
+        assert page.locator("#progress circle").count() >= 1
+        page.screenshot(path=SHOTS / "3-report.png", full_page=True)
+    finally:
+        browser.close()
+
+
+def test_denied_microphone_and_unreachable_server_are_explained(playwright, service: Service) -> None:
+    browser = launch(playwright, microphone=False)  # no fake UI: the permission prompt is refused
+    page = browser.new_page()
+    try:
+        page.goto(f"{service.url}/app/")
+        page.wait_for_selector("#role option", state="attached")
+        page.click("#start")
+        page.wait_for_selector("#interview:not([hidden])")
+        page.click("#record")
+        page.wait_for_selector("#alert:not([hidden])")
+        assert "denied" in page.text_content("#alert") or "No microphone" in page.text_content("#alert")
+        assert page.evaluate("document.querySelector('#type-instead').open")  # typing is offered instead
+
+        page.route("**/answer_text_stream", lambda route: route.abort())  # the server is gone
+        page.fill("#typed", "A stack is last in, first out.")
+        page.click("#send-text")
+        page.wait_for_function("document.querySelector('#alert').textContent.includes('Cannot reach')")
+        page.screenshot(path=SHOTS / "4-errors.png", full_page=True)
+    finally:
+        browser.close()

@@ -1,0 +1,89 @@
+"""The pure parts of one interview turn: delivery analytics, sentence streaming, the reply guard."""
+
+from __future__ import annotations
+
+from mockmentor.interviewer_turn import AnswerFacts, parse_turn
+from mockmentor.serving.delivery import Word, count_fillers, delivery
+from mockmentor.serving.interview import CLOSING, guarded_feedback, sentence_stream
+
+FILLERS = ["um", "uh", "like", "you know", "i mean", "sort of"]
+FACTS = AnswerFacts(
+    topic="intro-programming",
+    question="What is a leaf?",
+    answer="The node with degree 0.",
+    score=3.5,
+    score_low=3.0,
+    score_high=4.0,
+    covered=["A node with degree zero."],
+    missed=["A node that has no children."],
+    next_question="What is a binary tree?",
+)
+
+
+def test_fillers_are_counted_as_phrases() -> None:
+    text = "Um, you know, I mean it's sort of like a stack, uh, you know?"
+    assert count_fillers(text, FILLERS) == {
+        "you know": 2,
+        "i mean": 1,
+        "sort of": 1,
+        "um": 1,
+        "uh": 1,
+        "like": 1,
+    }
+    assert count_fillers("I know you mean it", FILLERS) == {}  # words of a phrase alone are not fillers
+
+
+def test_delivery_from_word_timestamps() -> None:
+    words = [Word("A", 0.0, 0.2), Word("stack", 0.3, 0.6), Word("um", 3.0, 3.2), Word("is", 3.3, 3.4)]
+    result = delivery("A stack um is", words, FILLERS, pause_seconds=2.0)
+    assert result.words == 4 and result.speaking_seconds == 3.4
+    assert result.words_per_minute == round(4 / 3.4 * 60, 1)
+    assert (result.long_pauses, result.longest_pause_seconds) == (1, 2.4)
+    assert result.fillers == {"um": 1}
+    typed = delivery("A stack is LIFO", None, FILLERS, pause_seconds=2.0)
+    assert typed.words == 4 and typed.words_per_minute is None and typed.long_pauses == 0
+
+
+def test_sentences_leave_the_stream_as_soon_as_they_end() -> None:
+    pieces = ["Good", " start.", " Could you", " say more", "? Extra"]
+    seen = []
+    for sentence in sentence_stream(iter(pieces)):
+        seen.append(sentence)
+    assert seen == ["Good start.", "Could you say more?", "Extra"]
+
+
+def turn(
+    model_reply: str, probe: bool, next_text: str | None = "What is a binary tree?"
+) -> tuple[str, set[str]]:
+    pairs = list(guarded_feedback(sentence_stream(iter([model_reply])), FACTS, probe, next_text, seed=0))
+    return " ".join(s for s, _ in pairs), {source for _, source in pairs}
+
+
+def test_a_well_formed_probe_is_kept_word_for_word() -> None:
+    reply = "Good start with this point: a node with degree zero. Can you expand on this point: no children?"
+    assert turn(reply, probe=True) == (reply, {"model"})
+
+
+def test_the_plan_replaces_the_question_when_it_moves_on() -> None:
+    reply = "Good start with this point: a node with degree zero. Can you expand on this point: no children?"
+    text, sources = turn(reply, probe=False)
+    assert text.endswith("Next question: What is a binary tree?") and sources == {"model", "model+plan"}
+    parse_turn(text, "feedback")
+    text, _ = turn(reply, probe=False, next_text=None)
+    assert text.endswith(CLOSING)
+
+
+def test_malformed_replies_become_template_turns() -> None:
+    for reply in [
+        "",  # nothing at all
+        "Candidate: a leaf is a node. Interviewer: good?",  # writes both sides
+        "What is a leaf?",  # a question with no feedback
+        "One. Two. Three. Four?",  # rambles past two feedback sentences
+    ]:
+        text, sources = turn(reply, probe=True)
+        parsed = parse_turn(text, "feedback")  # always a well-formed turn
+        assert "no children" in parsed.question.lower(), (reply, text)
+        assert "Candidate" not in text
+        assert ("template" in sources) == (
+            reply in ("", "Candidate: a leaf is a node. Interviewer: good?", "What is a leaf?")
+        )
