@@ -41,7 +41,7 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except (ConfigError, RecordError, ModelAssetError, LookupError) as err:
+        except (ConfigError, RecordError, ModelAssetError, LookupError, FileNotFoundError) as err:
             typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
             raise typer.Exit(2) from None
 
@@ -146,6 +146,7 @@ def score(
 
 
 @app.command()
+@user_errors
 def serve(
     port: Annotated[int, typer.Option(help="TCP port")] = 3000,
     host: Annotated[str, typer.Option(help="address to listen on (0.0.0.0: every interface)")] = "127.0.0.1",
@@ -155,7 +156,10 @@ def serve(
     import sys
 
     from mockmentor import REPO_ROOT
+    from mockmentor.serving.config import load_serve_config
+    from mockmentor.serving.models import preflight
 
+    preflight(load_serve_config())
     typer.echo(f"MockMentor: open http://{host}:{port}/app/  (API docs at http://{host}:{port}/)")
     command = [sys.executable, "-m", "bentoml", "serve", "mockmentor.serving.service:MockMentor"]
     raise typer.Exit(subprocess.call([*command, "--host", host, "--port", str(port)], cwd=REPO_ROOT))

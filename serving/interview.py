@@ -210,27 +210,23 @@ class InterviewEngine:
         started = time.perf_counter()
         sentences, source = self._opener(first)
         speech = [self.spoken(s) for s in sentences]
-        session, token, candidate = self.store.create_session(
+        session, turn, token, candidate = self.store.create_session(
             role=role,
             topic=topic or "any",
             difficulty=difficulty,
             job_description=job_description,
             question_ids=plan,
             candidate_token=candidate_token,
-        )
-        turn = self.store.add_turn(
-            session.id,
-            token,
-            position=0,
-            kind="opener",
-            topic=first.topic,
-            reply=" ".join(sentences),
-            reply_source=source,
-            next_question_id=first.id,
-            next_question=first.spoken,
-            prompt=opener_messages(first.topic, first.text),
-            model_versions=self.models.versions,
-            timings_ms={"total": _ms(started)},
+            opener={
+                "topic": first.topic,
+                "reply": " ".join(sentences),
+                "reply_source": source,
+                "next_question_id": first.id,
+                "next_question": first.spoken,
+                "prompt": opener_messages(first.topic, first.text),
+                "model_versions": self.models.versions,
+                "timings_ms": {"total": _ms(started)},
+            },
         )
         self._prefill(first.topic, first.spoken)
         return schemas.SessionStarted(

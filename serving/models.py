@@ -44,6 +44,20 @@ def _folder(reference: str) -> tuple[Path, str]:
     return folder, str(folder)
 
 
+def preflight(config: ServeConfig) -> None:
+    """Fail fast, with a message, when something the service needs is missing (before BentoML starts)."""
+    for name in ("questions.parquet", "bank.parquet"):
+        if not (config.processed_dir / name).is_file():
+            raise FileNotFoundError(
+                f"{config.processed_dir / name} is missing: run `dvc repro prepare` first"
+            )
+    for reference in (config.scorer, config.interviewer):
+        if not reference.startswith("base:"):
+            _folder(reference)
+    for name in (config.encoder, config.speech_model, config.voice):
+        resolve(name)
+
+
 def load_models(config: ServeConfig) -> LoadedModels:
     import torch
 

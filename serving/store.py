@@ -173,10 +173,14 @@ class Store:
         job_description: str | None,
         question_ids: list[str],
         candidate_token: str | None,
-    ) -> tuple[InterviewSession, str, str]:
-        """A new session with its secret token; a candidate token links sessions into a history."""
+        opener: dict[str, Any],
+    ) -> tuple[InterviewSession, Turn, str, str]:
+        """A new session and its opening turn, in one transaction, with the session's secret token.
+
+        A candidate token (new if not given) links a candidate's sessions into a history.
+        """
         token, candidate_token = new_secret(), candidate_token or new_secret()
-        row = InterviewSession(
+        session = InterviewSession(
             id=uuid.uuid4().hex,
             token_digest=digest(token),
             candidate_digest=digest(candidate_token),
@@ -186,9 +190,12 @@ class Store:
             job_description=job_description,
             question_ids=question_ids,
         )
+        turn = Turn(id=uuid.uuid4().hex, session_id=session.id, position=0, kind="opener", **opener)
         with self.transaction() as db:
-            db.add(row)
-        return row, token, candidate_token
+            db.add(session)
+            db.flush()  # the session row first: the turn's foreign key points at it
+            db.add(turn)
+        return session, turn, token, candidate_token
 
     def authorised(self, db: Session, session_id: str, token: str) -> InterviewSession:
         row = db.get(InterviewSession, session_id) if len(session_id) == 32 else None

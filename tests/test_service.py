@@ -10,12 +10,13 @@ import base64
 import io
 import json
 import wave
+from pathlib import Path
 
 import httpx
 import jiwer
 import numpy as np
 import pytest
-from conftest import MAX_AUDIO_BYTES, MAX_AUDIO_SECONDS, SPEECH, Service
+from conftest import MAX_AUDIO_BYTES, MAX_AUDIO_SECONDS, REPO, SPEECH, Service
 
 
 def transcripts() -> dict[str, str]:
@@ -196,3 +197,24 @@ def test_bad_requests_get_clear_4xx(service: Service) -> None:
         "/answer_audio_stream", data=foreign, files={"audio": ("a.wav", b"RIFF", "audio/wav")}
     )
     assert response.status_code == 404
+
+
+def test_serve_refuses_to_start_without_its_models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import yaml
+    from typer.testing import CliRunner
+
+    from mockmentor.cli import app
+
+    config = yaml.safe_load((REPO / "configs/serving.yaml").read_text())
+    config["serve"]["scorer"] = "registry:no-such-model"
+    (tmp_path / "serving.yaml").write_text(yaml.safe_dump(config))
+    monkeypatch.setenv("MOCKMENTOR_SERVING_CONFIG", str(tmp_path / "serving.yaml"))
+    from mockmentor.settings import get_settings
+
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["serve"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2
+    assert "no 'no-such-model@champion' in the MLflow registry" in result.output

@@ -36,14 +36,27 @@ TURN = {
 }
 
 
+OPENER = {
+    "topic": "intro-programming",
+    "reply": "Let's start. What is a stack?",
+    "reply_source": "model",
+    "next_question_id": "mohler-1.1",
+    "next_question": "What is a stack?",
+    "prompt": [],
+    "model_versions": {},
+    "timings_ms": {},
+}
+
+
 def new_session(store: Store, candidate: str | None = None) -> tuple[str, str, str]:
-    row, token, candidate = store.create_session(
+    row, _, token, candidate = store.create_session(
         role="Software engineer",
         topic="intro-programming",
         difficulty="medium",
         job_description=None,
         question_ids=["mohler-1.1", "mohler-1.2"],
         candidate_token=candidate,
+        opener=OPENER,
     )
     return row.id, token, candidate
 
@@ -57,8 +70,8 @@ def test_turns_are_atomic_and_ordered(database_url: str) -> None:
         store.add_turn(session_id, token, position=1, **TURN | {"transcript": "racing answer"})
     with store.transaction() as db:
         rows = db.scalar(select(func.count()).select_from(Turn).where(Turn.session_id == session_id))
-    assert rows == 1  # the failed turn left nothing behind
-    assert store.session(session_id, token).turns[0].transcript == TURN["transcript"]
+    assert rows == 2  # the opener and the first answer: the failed turn left nothing behind
+    assert store.session(session_id, token).turns[1].transcript == TURN["transcript"]
 
 
 def test_a_token_opens_only_its_own_session(database_url: str) -> None:
