@@ -106,7 +106,8 @@ def guarded_feedback(
     """(sentence, source) pairs of one feedback turn, each yielded as soon as it is ready.
 
     Feedback sentences come from the model while they keep to the contract (no speaker tags,
-    at most two, within MAX_WORDS); its question is kept only when the plan is to probe.
+    at most two, within MAX_WORDS); its question is kept only when the plan is to probe and it
+    quotes the missed point exactly.
     Whatever the model did not deliver is completed from the plan and the templates.
     """
     lead, words, source = 0, 0, "model"
@@ -115,10 +116,10 @@ def guarded_feedback(
         if _ROLE_LEAK.search(sentence) or words > MAX_WORDS:
             break
         if sentence.endswith("?"):
-            if lead and probe and len(sentence.split()) >= 3 and sentence.count("?") == 1:
+            if lead and probe and sentence.count("?") == 1 and quotes_point(sentence, facts.missed[0]):
                 yield sentence, source
                 return
-            break  # no feedback before it, or the plan moves on: the service asks the question
+            break  # no feedback before it, the plan moves on, or the point is misquoted
         if lead == 2:
             break  # a third feedback sentence: the model is rambling
         lead += 1
@@ -135,6 +136,16 @@ def guarded_feedback(
         yield f"Next question: {next_text}", source
     else:
         yield CLOSING, source
+
+
+def quotes_point(question: str, point: str) -> bool:
+    """Whether a probe ends by quoting the missed point word for word, as it was trained to.
+
+    The model sometimes drifts at the end of a long point ("... last-in-first-out) by the end
+    of the day?"); a probe that does not quote the point exactly is asked from the template.
+    """
+    quoted = lower_first(point).lower()
+    return question.lower().rstrip("?").rstrip().endswith(quoted) and len(question.split()) >= 3
 
 
 def complete_lead(facts: AnswerFacts) -> str:

@@ -6,6 +6,7 @@ from mockmentor.interviewer_turn import AnswerFacts, parse_turn
 from mockmentor.serving.delivery import Word, count_fillers, delivery
 from mockmentor.serving.interview import CLOSING, guarded_feedback, sentence_stream
 
+LEAD = "Good start with this point: a node with degree zero."
 FILLERS = ["um", "uh", "like", "you know", "i mean", "sort of"]
 FACTS = AnswerFacts(
     topic="intro-programming",
@@ -60,12 +61,19 @@ def turn(
 
 
 def test_a_well_formed_probe_is_kept_word_for_word() -> None:
-    reply = "Good start with this point: a node with degree zero. Can you expand on this point: no children?"
+    reply = f"{LEAD} Can you expand on this point: a node that has no children?"
     assert turn(reply, probe=True) == (reply, {"model"})
 
 
+def test_a_probe_that_misquotes_the_point_is_asked_from_the_template() -> None:
+    reply = f"{LEAD} Can you expand on this point: a node that has no children by the end of the day?"
+    text, sources = turn(reply, probe=True)
+    assert text.startswith(LEAD)
+    assert text.lower().endswith("a node that has no children?") and sources == {"model", "model+plan"}
+
+
 def test_the_plan_replaces_the_question_when_it_moves_on() -> None:
-    reply = "Good start with this point: a node with degree zero. Can you expand on this point: no children?"
+    reply = f"{LEAD} Can you expand on this point: a node that has no children?"
     text, sources = turn(reply, probe=False)
     assert text.endswith("Next question: What is a binary tree?") and sources == {"model", "model+plan"}
     parse_turn(text, "feedback")
