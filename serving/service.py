@@ -28,6 +28,7 @@ with bentoml.importing():
     from mockmentor.serving.config import load_serve_config
     from mockmentor.serving.interview import InterviewEngine, TurnRefused
     from mockmentor.serving.models import load_models
+    from mockmentor.serving.request_guard import RequestGuard
     from mockmentor.serving.store import AccessDenied, Store
     from mockmentor.settings import get_settings
 
@@ -185,3 +186,6 @@ class MockMentor:
             if e["event"] == "sentence"
         ]
         return schemas.TurnResult(**{k: v for k, v in final.items() if k != "event"}, speech=speech)
+
+
+MockMentor.add_asgi_middleware(RequestGuard, max_body_bytes=load_serve_config().max_audio_bytes)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import socket
 import wave
 from pathlib import Path
 
@@ -218,3 +219,29 @@ def test_serve_refuses_to_start_without_its_models(tmp_path: Path, monkeypatch: 
         get_settings.cache_clear()
     assert result.exit_code == 2
     assert "no 'no-such-model@champion' in the MLflow registry" in result.output
+
+
+def test_malformed_multipart_is_a_4xx_not_a_crash(service: Service) -> None:
+    """Regression: schemathesis found BentoML answering 500 to these bodies."""
+    cases = [
+        ({"Content-Type": "multipart/form-data"}, b"x", 400),  # no boundary
+        ({"Content-Type": "multipart/form-data; boundary=7c51"}, b"--7c51\r\nNone--7c51--\r\n", 400),
+        (
+            {"Content-Type": "multipart/form-data; boundary=db4f"},
+            b"--db4f\r\n\xf1\x97\xa9\r\n--db4f--\r\n",
+            400,
+        ),
+    ]
+    for headers, body, status in cases:
+        response = service.post("/answer_audio", headers=headers, content=body)
+        assert response.status_code == status, (headers, response.text)
+        assert "error" in response.json()
+    # A body claiming 1 GB is refused from its headers, before anything is read.
+    host, port = service.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as raw:
+        raw.sendall(
+            b"POST /answer_audio HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+            b"Content-Length: 1000000000\r\n\r\n"
+        )
+        assert raw.recv(200).startswith(b"HTTP/1.1 413")
+    assert service.post("/healthz").status_code == 200
