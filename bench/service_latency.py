@@ -76,23 +76,28 @@ class Client:
     def streamed_turn(self, session: dict, clip: tuple[str, bytes]) -> dict:
         auth = {"session_id": session["session_id"], "session_token": session["session_token"]}
         started = time.perf_counter()
-        first_audio, last_audio, turn = None, None, None
-        with self.http.stream(
-            "POST", "/answer_audio_stream", data=auth, files={"audio": (clip[0], clip[1], "audio/wav")}
-        ) as response:
-            response.raise_for_status()
-            for line in response.iter_lines():
-                if not line.startswith("data:"):
+        first_audio, last_audio, turn, busy = None, None, None, 0
+        while turn is None:  # a well-behaved client: on 503, wait as long as Retry-After says
+            with self.http.stream(
+                "POST", "/answer_audio_stream", data=auth, files={"audio": (clip[0], clip[1], "audio/wav")}
+            ) as response:
+                if response.status_code == 503:
+                    busy += 1
+                    time.sleep(float(response.headers["Retry-After"]))
                     continue
-                event = json.loads(line[5:])
-                now = (time.perf_counter() - started) * 1000
-                if event["event"] == "sentence":
-                    first_audio = first_audio or now
-                    last_audio = now
-                elif event["event"] == "turn":
-                    turn = event
-                elif event["event"] == "error":
-                    raise RuntimeError(event["message"])
+                response.raise_for_status()
+                for line in response.iter_lines():
+                    if not line.startswith("data:"):
+                        continue
+                    event = json.loads(line[5:])
+                    now = (time.perf_counter() - started) * 1000
+                    if event["event"] == "sentence":
+                        first_audio = first_audio or now
+                        last_audio = now
+                    elif event["event"] == "turn":
+                        turn = event
+                    elif event["event"] == "error":
+                        raise RuntimeError(event["message"])
         return {
             "clip": clip[0],
             "transcript": turn["transcript"],
@@ -101,6 +106,7 @@ class Client:
             "server": turn["timings_ms"],
             "finished": turn["finished"],
             "reply_source": turn["reply_source"],
+            "busy_answers": busy,
         }
 
     def whole_turn(self, session: dict, clip: tuple[str, bytes]) -> dict:
@@ -159,6 +165,7 @@ def concurrent(url: str, clips: list[tuple[str, bytes]], sessions: int, turns_ea
         "sessions": sessions,
         "turns_completed": len(results),
         "turns_lost": sessions * turns_each - len(results),
+        "busy_503_then_retried": sum(r["busy_answers"] for r in results),
         "errors": errors[:5],
         "seconds": round(seconds, 1),
         "turns_per_minute": round(len(results) / seconds * 60, 1),

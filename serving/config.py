@@ -40,6 +40,8 @@ class ServeConfig:
     max_audio_seconds: float = field(metadata={"help": "longest accepted recording"})
     min_audio_seconds: float = field(metadata={"help": "shortest accepted recording"})
     silence_rms: float = field(metadata={"help": "recordings quieter than this are rejected as silent"})
+    max_pending_answers: int = field(metadata={"help": "answers in progress before new ones get 503"})
+    seconds_per_answer: float = field(metadata={"help": "measured CPU time of one answer (for Retry-After)"})
     max_answer_chars: int = field(metadata={"help": "longest typed answer"})
     max_job_description_chars: int = field(metadata={"help": "longest job description"})
     fillers: list[str] = field(metadata={"help": "filler phrases counted in delivery analytics"})
@@ -57,6 +59,8 @@ class ServeConfig:
             raise ValueError("audio limits must be positive and max_audio_seconds above min_audio_seconds")
         if self.tts_engine != "piper":
             raise ValueError("tts_engine must be 'piper' (the only engine that has been run here)")
+        if self.max_pending_answers < 1 or self.seconds_per_answer <= 0:
+            raise ValueError("max_pending_answers must be at least 1 and seconds_per_answer positive")
         if not self.roles:
             raise ValueError("roles must name at least one role")
 

@@ -25,6 +25,7 @@ with bentoml.importing():
 
     from mockmentor.interviewer_turn import TOPIC_LABELS
     from mockmentor.serving import reports, schemas
+    from mockmentor.serving.admission import AdmissionControl
     from mockmentor.serving.config import load_serve_config
     from mockmentor.serving.interview import InterviewEngine, TurnRefused
     from mockmentor.serving.models import load_models
@@ -188,4 +189,8 @@ class MockMentor:
         return schemas.TurnResult(**{k: v for k, v in final.items() if k != "event"}, speech=speech)
 
 
-MockMentor.add_asgi_middleware(RequestGuard, max_body_bytes=load_serve_config().max_audio_bytes)
+_limits = load_serve_config()
+MockMentor.add_asgi_middleware(RequestGuard, max_body_bytes=_limits.max_audio_bytes)
+MockMentor.add_asgi_middleware(
+    AdmissionControl, max_pending=_limits.max_pending_answers, seconds_per_answer=_limits.seconds_per_answer
+)

@@ -157,6 +157,7 @@ def serving_config(tiny_scorer: Path, tmp_path_factory: pytest.TempPathFactory) 
         "max_audio_bytes": MAX_AUDIO_BYTES,
         "max_audio_seconds": MAX_AUDIO_SECONDS,
         "questions_per_session": 3,
+        "max_pending_answers": 2,
     }
     path = tmp_path_factory.mktemp("serving") / "serving.yaml"
     path.write_text(yaml.safe_dump(config))

@@ -245,3 +245,23 @@ def test_malformed_multipart_is_a_4xx_not_a_crash(service: Service) -> None:
         )
         assert raw.recv(200).startswith(b"HTTP/1.1 413")
     assert service.post("/healthz").status_code == 200
+
+
+def test_a_saturated_service_says_so_with_retry_after(service: Service) -> None:
+    """Past max_pending_answers (2 in the test config) an answer gets 503 + Retry-After at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    sessions = [start(service) for _ in range(5)]
+
+    def answer(started: dict) -> httpx.Response:
+        auth = {"session_id": started["session_id"], "session_token": started["session_token"]}
+        return service.post("/answer_text", json=auth | {"text": "A stack is last in, first out."})
+
+    with ThreadPoolExecutor(len(sessions)) as pool:
+        responses = list(pool.map(answer, sessions))
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses.count(200) >= 2 and 503 in statuses, statuses
+    busy = next(r for r in responses if r.status_code == 503)
+    assert int(busy.headers["Retry-After"]) >= 1 and "busy" in busy.json()["error"]
+    for started, response in zip(sessions, responses, strict=True):  # a refused answer wrote nothing
+        assert service.turn_rows(started["session_id"]) == (2 if response.status_code == 200 else 1)

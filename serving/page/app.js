@@ -26,12 +26,21 @@ function errorMessage(body, status) {
   return (item && item.error) || `the server answered ${status}`;
 }
 
-async function call(path, options) {
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function call(path, options, attempts = 5) {
   let response;
   try {
     response = await fetch(path, { method: "POST", ...options });
   } catch (err) {
     throw new Error("Cannot reach the MockMentor server. Check that it is running, then try again.");
+  }
+  // Busy: the server says how long to wait; wait and send the same answer again.
+  if (response.status === 503 && response.headers.get("Retry-After") && attempts > 1) {
+    const wait = Number(response.headers.get("Retry-After"));
+    setStatus(`The interviewer is busy with other candidates; trying again in ${wait} s…`);
+    await sleep(wait * 1000);
+    return call(path, options, attempts - 1);
   }
   if (!response.ok) {
     let body = null;
