@@ -13,7 +13,7 @@ export BENTOML_DO_NOT_TRACK := true
 export PYTHONUNBUFFERED := 1
 PORT ?= 3000
 
-.PHONY: setup browser run serve pipeline models test lint bench clean
+.PHONY: setup browser run serve pipeline models test lint bench fuzz clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -55,6 +55,11 @@ bench: models
 	python bench/scorer_throughput.py
 	python bench/interviewer_speed.py
 	python bench/service_latency.py
+
+# Hostile input against the running service on loopback: malformed audio corpus + schemathesis.
+fuzz: models
+	dvc repro train_scorer train_interviewer
+	python bench/fuzz_service.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
