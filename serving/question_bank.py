@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mockmentor.answer_scorer import MAX_ANSWER_CHARS
 from mockmentor.data.dialogue_targets import conversational
 
 
@@ -46,7 +47,15 @@ class QuestionBank:
             if spoken is None:
                 continue
             self.questions[row.id] = BankQuestion(
-                row.id, row.topic, row.text, spoken, row.reference_answer, list(row.key_points), row.source
+                row.id,
+                row.topic,
+                row.text,
+                spoken,
+                # The scorer takes references up to MAX_ANSWER_CHARS (one system-design solution is
+                # longer); it reads only the first max_length tokens of a reference anyway.
+                row.reference_answer[:MAX_ANSWER_CHARS],
+                list(row.key_points),
+                row.source,
             )
             self.difficulty[row.id] = row.difficulty if isinstance(row.difficulty, str) else None
         self.topics = sorted({q.topic for q in self.questions.values()})

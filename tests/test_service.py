@@ -265,3 +265,16 @@ def test_a_saturated_service_says_so_with_retry_after(service: Service) -> None:
     assert int(busy.headers["Retry-After"]) >= 1 and "busy" in busy.json()["error"]
     for started, response in zip(sessions, responses, strict=True):  # a refused answer wrote nothing
         assert service.turn_rows(started["session_id"]) == (2 if response.status_code == 200 else 1)
+
+
+def test_every_question_of_every_role_can_be_answered(service: Service) -> None:
+    """Regression: a system-design reference over the scorer's 20,000-character limit made its turn fail."""
+    from mockmentor.serving.question_bank import QuestionBank
+
+    bank = QuestionBank(REPO / "data/processed", {"all": []})
+    assert all(len(q.reference) <= 20_000 for q in bank.questions.values())
+    longest = max(bank.questions.values(), key=lambda q: len(q.reference))
+    started = start(service, topic=longest.topic, job_description=longest.text)  # ranks it first
+    auth = {"session_id": started["session_id"], "session_token": started["session_token"]}
+    response = service.post("/answer_text", json=auth | {"text": "I would shard the data and add a cache."})
+    assert response.status_code == 200, response.text

@@ -28,7 +28,7 @@ def test_a_turn_killed_half_way_leaves_nothing_and_the_session_resumes(
     with (tmp_path / "first.log").open("wb") as log:
         first = start_service(port, config=serving_config, database_url=database, log=log)
     service = Service(f"http://127.0.0.1:{port}", database)
-    started = service.post("/start_session", json={"role": "Software engineer"}).json()
+    started = service.post("/start_session", json={"role": "Software engineer", "topic": "coding"}).json()
     auth = {"session_id": started["session_id"], "session_token": started["session_token"]}
 
     transcribed = threading.Event()
