@@ -14,6 +14,8 @@ from http import HTTPStatus
 
 import numpy as np
 
+from .refusal import RequestRefused
+
 SAMPLE_RATE = 16_000
 
 # First bytes of each accepted container.
@@ -29,10 +31,8 @@ MAGIC = {
 }
 
 
-class AudioRejected(ValueError):
-    def __init__(self, status: HTTPStatus, message: str) -> None:
-        self.status = status
-        super().__init__(message)
+class AudioRejected(RequestRefused):
+    """An upload that is not usable audio (empty, silent, corrupt, too long, not audio)."""
 
 
 @dataclass(frozen=True)

@@ -46,24 +46,17 @@ from mockmentor.interviewer_turn import (
 )
 
 from . import schemas
-from .audio_input import AudioRejected, decode_answer
+from .audio_input import decode_answer
 from .config import ServeConfig
 from .delivery import delivery
 from .models import LoadedModels
 from .question_bank import BankQuestion, PlanError
+from .refusal import RequestRefused
 from .store import AccessDenied, Store, Turn
 
 CLOSING = "That was the last question; your report is ready."
 _ROLE_LEAK = re.compile(r"<\|im_(start|end)\|>|\b(candidate|user|assistant|interviewer)\s*:", re.I)
 _BOUNDARY = re.compile(r"(?<=[.!?])\s+")
-
-
-class TurnRefused(Exception):
-    """A request the service will not carry out; `status` is the HTTP status to answer with."""
-
-    def __init__(self, status: HTTPStatus, message: str) -> None:
-        self.status = status
-        super().__init__(message)
 
 
 @dataclass(frozen=True)
@@ -198,7 +191,7 @@ class InterviewEngine:
         candidate_token: str | None,
     ) -> schemas.SessionStarted:
         if job_description and len(job_description) > self.config.max_job_description_chars:
-            raise TurnRefused(
+            raise RequestRefused(
                 HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
                 f"job_description is {len(job_description)} characters; the limit is "
                 f"{self.config.max_job_description_chars}",
@@ -216,7 +209,7 @@ class InterviewEngine:
                 job_vector=job_vector,
             )
         except PlanError as err:
-            raise TurnRefused(HTTPStatus.UNPROCESSABLE_ENTITY, str(err)) from None
+            raise RequestRefused(HTTPStatus.UNPROCESSABLE_ENTITY, str(err)) from None
         first = self.bank.questions[plan[0]]
         started = time.perf_counter()
         sentences, source = self._opener(first)
@@ -256,22 +249,24 @@ class InterviewEngine:
         try:
             session = self.store.session(session_id, token)
         except AccessDenied as err:
-            raise TurnRefused(HTTPStatus.NOT_FOUND, str(err)) from None
+            raise RequestRefused(HTTPStatus.NOT_FOUND, str(err)) from None
         return session, session.turns[-1]
 
     def answer(
         self, session_id: str, token: str, *, audio: bytes | None = None, text: str | None = None
     ) -> Iterator[dict[str, Any]]:
-        """Check and transcribe the answer now (raising TurnRefused), then stream the turn."""
+        """Check and transcribe the answer now (raising RequestRefused), then stream the turn."""
         started = time.perf_counter()
         if (audio is None) == (text is None):
-            raise TurnRefused(HTTPStatus.UNPROCESSABLE_ENTITY, "send exactly one of: audio, text")
+            raise RequestRefused(HTTPStatus.UNPROCESSABLE_ENTITY, "send exactly one of: audio, text")
         session, last = self._state(session_id, token)
         if last.next_question_id is None:
-            raise TurnRefused(HTTPStatus.CONFLICT, "this interview is finished; start a new session")
+            raise RequestRefused(HTTPStatus.CONFLICT, "this interview is finished; start a new session")
         with self._busy_lock:
             if session_id in self._busy:
-                raise TurnRefused(HTTPStatus.CONFLICT, "an answer to this session is already being processed")
+                raise RequestRefused(
+                    HTTPStatus.CONFLICT, "an answer to this session is already being processed"
+                )
             self._busy.add(session_id)
         try:
             pending = self._transcribe(session, last, token, audio, text, started)
@@ -292,31 +287,28 @@ class InterviewEngine:
         if text is not None:
             transcript = " ".join(text.split())
             if not transcript:
-                raise TurnRefused(HTTPStatus.UNPROCESSABLE_ENTITY, "the answer text is empty")
+                raise RequestRefused(HTTPStatus.UNPROCESSABLE_ENTITY, "the answer text is empty")
             if len(transcript) > self.config.max_answer_chars:
-                raise TurnRefused(
+                raise RequestRefused(
                     HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
                     f"the answer is {len(transcript)} characters; "
                     f"the limit is {self.config.max_answer_chars}",
                 )
         else:
             step = time.perf_counter()
-            try:
-                samples = decode_answer(audio or b"", self.config.audio_limits)
-            except AudioRejected as err:
-                raise TurnRefused(err.status, str(err)) from None
+            samples = decode_answer(audio or b"", self.config.audio_limits)  # raises AudioRejected
             timings["decode"] = _ms(step)
             step = time.perf_counter()
             heard = self.models.speech.transcribe(samples)
             timings["speech_to_text"] = _ms(step)
             transcript, words = heard.text, heard.words
             if not transcript.strip():
-                raise TurnRefused(
+                raise RequestRefused(
                     HTTPStatus.UNPROCESSABLE_ENTITY, "no speech was recognised in the recording"
                 )
         question = self.bank.questions.get(last.next_question_id or "")
         if question is None:
-            raise TurnRefused(
+            raise RequestRefused(
                 HTTPStatus.CONFLICT, "this session's question is no longer in the question bank"
             )
         plan: list[str] = session.question_ids
@@ -381,7 +373,8 @@ class InterviewEngine:
         reply: list[str] = []
         speech: list[schemas.Spoken] = []
         sources = set()
-        model_sentences = sentence_stream(self.models.interviewer.stream(feedback_messages(facts)))
+        prompt = feedback_messages(facts)
+        model_sentences = sentence_stream(self.models.interviewer.stream(prompt))
         next_text = next_question.spoken if next_question else None
         for sentence, source in guarded_feedback(model_sentences, facts, probe, next_text, seed=p.position):
             if not reply:
@@ -424,7 +417,7 @@ class InterviewEngine:
                 reply_source=reply_source,
                 next_question_id=next_id,
                 next_question=asked_next,
-                prompt=feedback_messages(facts),
+                prompt=prompt,
                 model_versions=self.models.versions,
                 timings_ms=timings,
                 audio_path=audio_path,
@@ -475,7 +468,7 @@ class InterviewEngine:
         try:
             saved = self.store.rate(session_id, token, turn_id, rating, comment, candidate_score)
         except AccessDenied as err:
-            raise TurnRefused(HTTPStatus.NOT_FOUND, str(err)) from None
+            raise RequestRefused(HTTPStatus.NOT_FOUND, str(err)) from None
         return schemas.RatingSaved(
             turn_id=turn_id, rating=saved.rating, comment=saved.comment, candidate_score=saved.candidate_score
         )

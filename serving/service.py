@@ -27,12 +27,15 @@ with bentoml.importing():
     from mockmentor.serving import reports, schemas
     from mockmentor.serving.admission import AdmissionControl
     from mockmentor.serving.config import load_serve_config
-    from mockmentor.serving.interview import InterviewEngine, TurnRefused
+    from mockmentor.serving.interview import InterviewEngine
     from mockmentor.serving.models import load_models
+    from mockmentor.serving.refusal import RequestRefused
     from mockmentor.serving.request_guard import RequestGuard
     from mockmentor.serving.store import AccessDenied, Store
     from mockmentor.settings import get_settings
 
+# Read once: the middlewares below need its limits before the class is instantiated.
+CONFIG = load_serve_config()
 PAGE = Path(__file__).resolve().parent / "page"
 page = FastAPI(title="MockMentor page")
 page.mount("/", StaticFiles(directory=PAGE, html=True), name="page")
@@ -45,8 +48,8 @@ class Refused(BentoMLException):
     """A 4xx with a message the page shows as it is."""
 
 
-def refused(err: TurnRefused | AccessDenied) -> Refused:
-    status = err.status if isinstance(err, TurnRefused) else HTTPStatus.NOT_FOUND
+def refused(err: RequestRefused | AccessDenied) -> Refused:
+    status = err.status if isinstance(err, RequestRefused) else HTTPStatus.NOT_FOUND
     return Refused(str(err), error_code=status)
 
 
@@ -58,7 +61,7 @@ def refused(err: TurnRefused | AccessDenied) -> Refused:
 )
 class MockMentor:
     def __init__(self) -> None:
-        self.config = load_serve_config()
+        self.config = CONFIG
         self.store = Store.open(get_settings().database_url)
         self.engine = InterviewEngine(self.config, load_models(self.config), self.store)
 
@@ -90,7 +93,7 @@ class MockMentor:
             return self.engine.start(
                 role, topic, difficulty, job_description or None, candidate_token or None
             )
-        except TurnRefused as err:
+        except RequestRefused as err:
             raise refused(err) from None
 
     @bentoml.api(route="/answer_text")
@@ -136,7 +139,7 @@ class MockMentor:
             return self.engine.rate(
                 session_id, session_token, turn_id, rating, comment or None, candidate_score
             )
-        except TurnRefused as err:
+        except RequestRefused as err:
             raise refused(err) from None
 
     @bentoml.api(route="/session_report")
@@ -169,14 +172,14 @@ class MockMentor:
     def _stream(self, session_id: str, token: str, **answer: bytes | str) -> Generator[str, None, None]:
         try:
             events = self.engine.answer(session_id, token, **answer)
-        except TurnRefused as err:
+        except RequestRefused as err:
             raise refused(err) from None
         return (f"event: {e['event']}\ndata: {json.dumps(e)}\n\n" for e in events)
 
     def _whole_turn(self, session_id: str, token: str, **answer: bytes | str) -> schemas.TurnResult:
         try:
             events = list(self.engine.answer(session_id, token, **answer))
-        except TurnRefused as err:
+        except RequestRefused as err:
             raise refused(err) from None
         final = events[-1]
         if final["event"] == "error":
@@ -189,8 +192,7 @@ class MockMentor:
         return schemas.TurnResult(**{k: v for k, v in final.items() if k != "event"}, speech=speech)
 
 
-_limits = load_serve_config()
-MockMentor.add_asgi_middleware(RequestGuard, max_body_bytes=_limits.max_audio_bytes)
+MockMentor.add_asgi_middleware(RequestGuard, max_body_bytes=CONFIG.max_audio_bytes)
 MockMentor.add_asgi_middleware(
-    AdmissionControl, max_pending=_limits.max_pending_answers, seconds_per_answer=_limits.seconds_per_answer
+    AdmissionControl, max_pending=CONFIG.max_pending_answers, seconds_per_answer=CONFIG.seconds_per_answer
 )

@@ -9,17 +9,10 @@ by sentence; each sentence becomes one small WAV the page can play while the nex
 from __future__ import annotations
 
 import io
-import re
 import threading
 import wave
 from pathlib import Path
 from typing import Protocol
-
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)")
-
-
-def sentences(text: str) -> list[str]:
-    return [s for s in _SENTENCE_END.split(" ".join(text.split())) if s]
 
 
 class TextToSpeech(Protocol):
