@@ -13,7 +13,7 @@ export BENTOML_DO_NOT_TRACK := true
 export PYTHONUNBUFFERED := 1
 PORT ?= 3000
 
-.PHONY: setup browser run serve pipeline models test lint bench fuzz clean
+.PHONY: setup browser run serve pipeline models test lint bench fuzz soak bento clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -60,6 +60,19 @@ bench: models
 fuzz: models
 	dvc repro train_scorer train_interviewer
 	python bench/fuzz_service.py
+	python bench/access_audit.py
+
+# Load: 4, 16 and 20 simultaneous sessions x 5 spoken turns against the running service.
+soak: models
+	dvc repro train_scorer train_interviewer
+	python bench/service_latency.py --speech-models whisper-base --concurrency 4 16 20 \
+		--turns-per-session 5 --output bench/results/service_load.json
+
+# A Bento (service + project wheel + trained models + question records), then an OCI image
+# with `bentoml containerize mockmentor:latest`.
+bento: pipeline
+	rm -rf dist && python -m pip wheel --no-deps -q -w dist .
+	bentoml build
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache dist

@@ -40,7 +40,7 @@ from mockmentor.interviewer_turn import (
 from mockmentor.model_assets import resolve
 
 from .dialogue_targets import feedback_target, opener_target
-from .schema import RatedTurn, RecordError, parse_record
+from .schema import RatedTurn, read_records, text_key
 
 SPLITS = ("train", "val", "eval")
 
@@ -159,24 +159,22 @@ def opener_examples(questions: pd.DataFrame, seed: int) -> list[dict]:
 
 
 def collected_examples(path: Path, min_rating: int) -> tuple[list[dict], dict[str, int]]:
-    """Rated service turns worth training on, and counts of what was kept and why not."""
+    """Rated service turns worth training on, and counts of what was kept and why not.
+
+    A turn exported twice (same id) or the same reply to the same prompt again counts once,
+    with its first rating.
+    """
     counts = {"read": 0, "low_rating": 0, "duplicate": 0}
     if not path.is_file():
         return [], counts
     examples, seen = [], set()
-    for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise RecordError(path, line_no, "<row>", f"not JSON ({err.msg})") from None
-        turn = parse_record(RatedTurn, data, path, line_no)
+    for _, turn in read_records(path, RatedTurn):
         counts["read"] += 1
-        if turn.turn_id in seen:
+        content = json.dumps([turn.messages, text_key(turn.reply)], sort_keys=True)
+        if turn.turn_id in seen or content in seen:
             counts["duplicate"] += 1
             continue
-        seen.add(turn.turn_id)
+        seen.update((turn.turn_id, content))
         if turn.rating < min_rating:
             counts["low_rating"] += 1
             continue

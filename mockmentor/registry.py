@@ -3,20 +3,29 @@
 A newly trained model is always registered as a new version, carrying its validation
 metric as a tag; the alias `champion` moves to it only when that metric beats the current
 champion's, so serving never silently picks up a worse model.
+
+Each version also carries the SHA-256 of every file it was registered with (tag
+`files_sha256`, kept in the tracking database, apart from the artifact store). A champion
+whose files no longer match is downloaded again once, then refused with a message naming
+the file: a corrupted cache heals itself, a corrupted artifact store is never served.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import math
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .model_assets import ModelAssetError, is_disk_full, sha256_of
 from .settings import get_settings
 from .tracking import configure_mlflow
 
 CHAMPION = "champion"
+FILES_TAG = "files_sha256"
 
 
 @dataclass(frozen=True)
@@ -53,6 +62,7 @@ def register(
     )
     version = str(info.registered_model_version)
     client.set_model_version_tag(name, version, metric, f"{value:.6f}")
+    client.set_model_version_tag(name, version, FILES_TAG, json.dumps(file_digests(model_dir)))
     if measured_on is not None:
         client.set_model_version_tag(name, version, "measured_on", measured_on)
 
@@ -76,25 +86,62 @@ def register(
     return Registration(version, better, previous, previous_value)
 
 
+def file_digests(folder: Path) -> dict[str, str]:
+    """SHA-256 of every file under `folder`, by path relative to it."""
+    return {
+        path.relative_to(folder).as_posix(): sha256_of(path)
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
 def champion_dir(name: str) -> tuple[Path, str]:
-    """The champion's model folder (downloaded once into the cache) and its version."""
+    """The champion's model folder (downloaded once into the cache, checked against the
+    digests recorded at registration on every call) and its version."""
     import mlflow
 
     configure_mlflow()
     client = mlflow.MlflowClient()
     try:
-        version = client.get_model_version_by_alias(name, CHAMPION).version
+        champion = client.get_model_version_by_alias(name, CHAMPION)
     except mlflow.exceptions.MlflowException:
         raise LookupError(
             f"no '{name}@{CHAMPION}' in the MLflow registry at {get_settings().mlflow_tracking_uri}; "
             "train one first with `dvc repro`"
         ) from None
+    version = str(champion.version)
+    pinned = json.loads(champion.tags.get(FILES_TAG, "{}"))
     # Keyed by store too: two stores (e.g. a test store) can both hold a version 1.
     store = hashlib.sha256(get_settings().mlflow_tracking_uri.encode()).hexdigest()[:12]
-    target = get_settings().cache_dir / "registry" / store / name / str(version)
-    if not (target / "MLmodel").is_file():
-        target.mkdir(parents=True, exist_ok=True)
-        mlflow.artifacts.download_artifacts(f"models:/{name}/{version}", dst_path=str(target))
-    # pyfunc keeps a logged folder under artifacts/ by its original name
-    [model] = [path for path in (target / "artifacts").iterdir() if path.is_dir()]
-    return model, str(version)
+    target = get_settings().cache_dir / "registry" / store / name / version
+    for attempt in ("cached", "downloaded"):
+        if not (target / "MLmodel").is_file():
+            shutil.rmtree(target, ignore_errors=True)
+            target.mkdir(parents=True)
+            try:
+                mlflow.artifacts.download_artifacts(f"models:/{name}/{version}", dst_path=str(target))
+            except BaseException as err:
+                shutil.rmtree(target, ignore_errors=True)  # never leave a half-downloaded model
+                if is_disk_full(err):
+                    raise ModelAssetError(
+                        f"no space left to download '{name}' v{version} into the model cache "
+                        f"{target.parent}; free some space or set MOCKMENTOR_CACHE_DIR to a larger disk"
+                    ) from None
+                raise
+        # pyfunc keeps a logged folder under artifacts/ by its original name
+        [model] = [path for path in (target / "artifacts").iterdir() if path.is_dir()]
+        bad = [
+            file
+            for file, digest in pinned.items()
+            if not (model / file).is_file() or sha256_of(model / file) != digest
+        ]
+        if not bad:
+            return model, version
+        if attempt == "cached":
+            shutil.rmtree(target)  # a damaged cache copy: fetch it again from the store
+    raise ModelAssetError(
+        f"registered model '{name}' v{version} refused: {', '.join(bad)} "
+        f"{'does' if len(bad) == 1 else 'do'} not match the SHA-256 recorded when it was registered; "
+        f"the artifact store of {get_settings().mlflow_tracking_uri} is damaged: restore it or retrain "
+        "with `dvc repro`"
+    )

@@ -36,9 +36,10 @@ class Settings(BaseSettings):
         default=REPO_ROOT / "configs" / "serving.yaml",
         description="The service's recipe (MOCKMENTOR_SERVING_CONFIG).",
     )
-    mlflow_artifact_root: Path = Field(
-        default=REPO_ROOT / "mlartifacts",
-        description="Artifact folder for experiments created on a local store.",
+    mlflow_artifact_root: str = Field(
+        default=str(REPO_ROOT / "mlartifacts"),
+        description="Artifact store for the experiment when it is created on a database store: a "
+        "folder, or a URI such as s3://bucket/mockmentor (a tracking server keeps its own).",
     )
 
 

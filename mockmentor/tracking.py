@@ -10,6 +10,7 @@ import os
 import subprocess
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from . import REPO_ROOT
@@ -56,8 +57,11 @@ def configure_mlflow() -> None:
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
     if mlflow.get_experiment_by_name(EXPERIMENT) is None:
-        local = settings.mlflow_tracking_uri.startswith(("sqlite:", "file:", "/"))
-        location = settings.mlflow_artifact_root.resolve().as_uri() if local else None
+        # A tracking server (http) decides where artifacts go; a database store (SQLite,
+        # PostgreSQL) is told: a local folder or an object-store URI.
+        server = settings.mlflow_tracking_uri.startswith(("http:", "https:"))
+        root = settings.mlflow_artifact_root
+        location = None if server else root if "://" in root else Path(root).resolve().as_uri()
         mlflow.create_experiment(EXPERIMENT, artifact_location=location)
     mlflow.set_experiment(EXPERIMENT)
 

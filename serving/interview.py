@@ -21,6 +21,7 @@ the training templates ("template"), so a candidate never hears a malformed turn
 from __future__ import annotations
 
 import base64
+import logging
 import random
 import re
 import threading
@@ -37,6 +38,7 @@ from mockmentor.coverage import score_guard
 from mockmentor.data.dialogue_targets import COMPLETE, OPENER_LEADS, feedback_target, lower_first
 from mockmentor.interviewer_turn import (
     MAX_WORDS,
+    ROLE_LEAK,
     AnswerFacts,
     TurnFormatError,
     feedback_messages,
@@ -52,10 +54,14 @@ from .delivery import delivery
 from .models import LoadedModels
 from .question_bank import BankQuestion, PlanError
 from .refusal import RequestRefused
-from .store import AccessDenied, Store, Turn
+from .store import AccessDenied, DatabaseUnavailable, Store, Turn
 
 CLOSING = "That was the last question; your report is ready."
-_ROLE_LEAK = re.compile(r"<\|im_(start|end)\|>|\b(candidate|user|assistant|interviewer)\s*:", re.I)
+DATABASE_DOWN = (
+    "The interview database is unavailable right now, so this answer was not saved. "
+    "Send it again in a few seconds."
+)
+logger = logging.getLogger("mockmentor.serving")
 _BOUNDARY = re.compile(r"(?<=[.!?])\s+")
 
 
@@ -106,7 +112,7 @@ def guarded_feedback(
     lead, words, source = 0, 0, "model"
     for sentence in model_sentences:
         words += len(sentence.split())
-        if _ROLE_LEAK.search(sentence) or words > MAX_WORDS:
+        if ROLE_LEAK.search(sentence) or words > MAX_WORDS:
             break
         if sentence.endswith("?"):
             if lead and probe and sentence.count("?") == 1 and quotes_point(sentence, facts.missed[0]):
@@ -422,10 +428,14 @@ class InterviewEngine:
                 timings_ms=timings,
                 audio_path=audio_path,
             )
-        except IntegrityError:
+        except (IntegrityError, DatabaseUnavailable) as err:
             if audio_path:
                 Path(audio_path).unlink(missing_ok=True)
-            yield {"event": "error", "status": 409, "message": "this question was answered concurrently"}
+            if isinstance(err, IntegrityError):
+                yield {"event": "error", "status": 409, "message": "this question was answered concurrently"}
+            else:
+                logger.error("%s", err)
+                yield {"event": "error", "status": 503, "message": DATABASE_DOWN}
             return
         self._prefill(
             p.question.topic if probe else (next_question.topic if next_question else ""), asked_next

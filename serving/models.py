@@ -45,7 +45,12 @@ def _folder(reference: str) -> tuple[Path, str]:
 
 
 def preflight(config: ServeConfig) -> None:
-    """Fail fast, with a message, when something the service needs is missing (before BentoML starts)."""
+    """Fail fast, with a message, when something the service needs is missing or damaged
+    (before BentoML starts): the questions, the models (each checksum-verified) and the database."""
+    from mockmentor.settings import get_settings
+
+    from .store import Store
+
     for name in ("questions.parquet", "bank.parquet"):
         if not (config.processed_dir / name).is_file():
             raise FileNotFoundError(
@@ -56,6 +61,7 @@ def preflight(config: ServeConfig) -> None:
             _folder(reference)
     for name in (config.encoder, config.speech_model, config.voice):
         resolve(name)
+    Store.open(get_settings().database_url).ping()  # raises DatabaseUnavailable, naming it
 
 
 def load_models(config: ServeConfig) -> LoadedModels:

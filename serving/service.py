@@ -10,6 +10,7 @@ session get the same 404, so ids cannot be probed.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Generator
 from http import HTTPStatus
 from pathlib import Path
@@ -27,11 +28,11 @@ with bentoml.importing():
     from mockmentor.serving import reports, schemas
     from mockmentor.serving.admission import AdmissionControl
     from mockmentor.serving.config import load_serve_config
-    from mockmentor.serving.interview import InterviewEngine
+    from mockmentor.serving.interview import DATABASE_DOWN, InterviewEngine
     from mockmentor.serving.models import load_models
     from mockmentor.serving.refusal import RequestRefused
     from mockmentor.serving.request_guard import RequestGuard
-    from mockmentor.serving.store import AccessDenied, Store
+    from mockmentor.serving.store import AccessDenied, DatabaseUnavailable, Store
     from mockmentor.settings import get_settings
 
 # Read once: the middlewares below need its limits before the class is instantiated.
@@ -44,11 +45,20 @@ SessionId = Annotated[str, Field(min_length=1, max_length=64, description="from 
 Token = Annotated[str, Field(min_length=1, max_length=256, description="the session's secret token")]
 
 
+logger = logging.getLogger("mockmentor.serving")
+
+
 class Refused(BentoMLException):
-    """A 4xx with a message the page shows as it is."""
+    """A 4xx (or 503) with a message the page shows as it is."""
 
 
-def refused(err: RequestRefused | AccessDenied) -> Refused:
+REFUSALS = (RequestRefused, AccessDenied, DatabaseUnavailable)
+
+
+def refused(err: RequestRefused | AccessDenied | DatabaseUnavailable) -> Refused:
+    if isinstance(err, DatabaseUnavailable):
+        logger.error("%s", err)  # the operator's detail; the candidate gets a plain sentence
+        return Refused(DATABASE_DOWN, error_code=HTTPStatus.SERVICE_UNAVAILABLE)
     status = err.status if isinstance(err, RequestRefused) else HTTPStatus.NOT_FOUND
     return Refused(str(err), error_code=status)
 
@@ -93,7 +103,7 @@ class MockMentor:
             return self.engine.start(
                 role, topic, difficulty, job_description or None, candidate_token or None
             )
-        except RequestRefused as err:
+        except REFUSALS as err:
             raise refused(err) from None
 
     @bentoml.api(route="/answer_text")
@@ -139,7 +149,7 @@ class MockMentor:
             return self.engine.rate(
                 session_id, session_token, turn_id, rating, comment or None, candidate_score
             )
-        except RequestRefused as err:
+        except REFUSALS as err:
             raise refused(err) from None
 
     @bentoml.api(route="/session_report")
@@ -147,17 +157,25 @@ class MockMentor:
         """Scores per question, delivery, strongest and weakest topics."""
         try:
             return reports.session_report(self.store.session(session_id, session_token))
-        except AccessDenied as err:
+        except REFUSALS as err:
             raise refused(err) from None
 
     @bentoml.api(route="/history")
     def history(self, candidate_token: Token) -> schemas.History:
         """Every session started with this candidate token, oldest first (the progress chart)."""
-        return reports.history(self.store.history(candidate_token))
+        try:
+            return reports.history(self.store.history(candidate_token))
+        except REFUSALS as err:
+            raise refused(err) from None
 
     @bentoml.api(route="/healthz")
     def healthz(self) -> dict[str, str]:
-        return {"status": "ok", **self.engine.models.versions}
+        """Models loaded and the database answering (503 while it does not)."""
+        try:
+            self.store.ping()
+        except DatabaseUnavailable as err:
+            raise refused(err) from None
+        return {"status": "ok", "database": "ok", **self.engine.models.versions}
 
     def _read(self, upload: Path) -> bytes:
         size = upload.stat().st_size
@@ -172,14 +190,14 @@ class MockMentor:
     def _stream(self, session_id: str, token: str, **answer: bytes | str) -> Generator[str, None, None]:
         try:
             events = self.engine.answer(session_id, token, **answer)
-        except RequestRefused as err:
+        except REFUSALS as err:
             raise refused(err) from None
         return (f"event: {e['event']}\ndata: {json.dumps(e)}\n\n" for e in events)
 
     def _whole_turn(self, session_id: str, token: str, **answer: bytes | str) -> schemas.TurnResult:
         try:
             events = list(self.engine.answer(session_id, token, **answer))
-        except RequestRefused as err:
+        except REFUSALS as err:
             raise refused(err) from None
         final = events[-1]
         if final["event"] == "error":

@@ -6,7 +6,10 @@ Alembic owns the schema (serving/migrations); `Store.open` upgrades it on start.
 Integrity rules the service relies on:
   - a turn is written in one transaction with everything about it, or not at all;
   - (session_id, position) is unique, so two racing answers cannot both become turn N;
-  - secrets are stored as SHA-256 digests only and compared in constant time.
+  - secrets are stored as SHA-256 digests only and compared in constant time;
+  - a database that cannot be reached raises DatabaseUnavailable (nothing was written, the
+    caller may retry); pooled connections are pinged before use, so the store recovers by
+    itself when the database comes back.
 """
 
 from __future__ import annotations
@@ -32,11 +35,14 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    make_url,
     select,
 )
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+CONNECT_TIMEOUT_S = 5
 
 
 def now() -> datetime:
@@ -115,12 +121,18 @@ class Rating(Base):
     turn: Mapped[Turn] = relationship(back_populates="rating")
 
 
+class DatabaseUnavailable(RuntimeError):
+    """The database did not answer; the unit of work was rolled back, so a retry is safe."""
+
+
 class AccessDenied(LookupError):
     """Unknown session, or a token that is not this session's (deliberately indistinguishable)."""
 
 
 def engine_for(url: str) -> Engine:
-    engine = create_engine(url, pool_pre_ping=True)
+    # Bounded waits: a database that does not answer fails the request in seconds, not minutes.
+    connect_args = {"connect_timeout": CONNECT_TIMEOUT_S} if url.startswith("postgresql") else {}
+    engine = create_engine(url, pool_pre_ping=True, pool_timeout=CONNECT_TIMEOUT_S, connect_args=connect_args)
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine, "connect")
@@ -132,6 +144,15 @@ def engine_for(url: str) -> Engine:
             cursor.close()
 
     return engine
+
+
+def unreachable(url: str, err: Exception) -> str:
+    """One line for operators: which database (password hidden) and the driver's reason."""
+    reason = (
+        str(getattr(err, "orig", err)).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    )
+    shown = make_url(url).render_as_string(hide_password=True)
+    return f"the interview database {shown} is unreachable ({reason})"
 
 
 def migrate(url: str) -> None:
@@ -155,14 +176,33 @@ class Store:
     def open(cls, url: str) -> Store:
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        migrate(url)
+        try:
+            migrate(url)
+        except (OperationalError, InterfaceError) as err:
+            raise DatabaseUnavailable(unreachable(url, err)) from None
         return cls(url)
+
+    @contextmanager
+    def _reading(self) -> Iterator[Session]:
+        try:
+            with self._sessions() as db:
+                yield db
+        except (OperationalError, InterfaceError) as err:
+            raise DatabaseUnavailable(unreachable(self.url, err)) from None
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """One unit of work: committed when the block ends, rolled back entirely on any error."""
-        with self._sessions() as db, db.begin():
-            yield db
+        try:
+            with self._sessions() as db, db.begin():
+                yield db
+        except (OperationalError, InterfaceError) as err:
+            raise DatabaseUnavailable(unreachable(self.url, err)) from None
+
+    def ping(self) -> None:
+        """Raise DatabaseUnavailable unless the database answers a trivial query."""
+        with self._reading() as db:
+            db.execute(select(1))
 
     def create_session(
         self,
@@ -206,7 +246,7 @@ class Store:
         return row
 
     def session(self, session_id: str, token: str) -> InterviewSession:
-        with self._sessions() as db:
+        with self._reading() as db:
             row = self.authorised(db, session_id, token)
             _ = [t.rating for t in row.turns]  # load turns and ratings before the session closes
             return row
@@ -241,7 +281,7 @@ class Store:
         return existing
 
     def history(self, candidate_token: str) -> list[InterviewSession]:
-        with self._sessions() as db:
+        with self._reading() as db:
             rows = db.scalars(
                 select(InterviewSession)
                 .where(InterviewSession.candidate_digest == digest(candidate_token))
@@ -253,7 +293,7 @@ class Store:
 
     def rated_turns(self) -> list[tuple[Turn, Rating]]:
         """Every rated turn with its rating, oldest first (for `collect_ratings`)."""
-        with self._sessions() as db:
+        with self._reading() as db:
             rows = db.execute(
                 select(Turn, Rating)
                 .join(Rating, Rating.turn_id == Turn.id)

@@ -17,6 +17,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -96,14 +97,13 @@ def built_dialogues(prepared_data: Path, tmp_path_factory: pytest.TempPathFactor
     return folder
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for this test run, dropped afterwards.
+@contextmanager
+def fresh_postgres_database() -> Iterator[str]:
+    """A new, empty PostgreSQL database, dropped afterwards.
 
     Skips when no server is reachable, unless MOCKMENTOR_REQUIRE_POSTGRES=1 (set by .ci/run),
     where an unreachable server fails the run instead.
     """
-    from sqlalchemy import create_engine, text
     from sqlalchemy.exc import OperationalError
 
     admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
@@ -115,10 +115,19 @@ def postgres_url() -> Iterator[str]:
         if os.environ.get("MOCKMENTOR_REQUIRE_POSTGRES") == "1":
             pytest.fail(f"PostgreSQL required but unreachable at {POSTGRES_URL}: {err}")
         pytest.skip(f"no PostgreSQL server reachable at {POSTGRES_URL}")
-    yield POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """The interview database on PostgreSQL, for the whole test run."""
+    with fresh_postgres_database() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -184,7 +184,8 @@ def test_collected_turns_keep_only_good_unique_well_formed_ones(tmp_path: Path) 
     examples, counts = collected_examples(path, min_rating=4)
     kept, malformed = well_formed(examples)
     assert [e["target"] for e in kept] == [good] and malformed == 1
-    assert counts == {"read": 4, "low_rating": 1, "duplicate": 1}
+    # t1 twice by id; t2 is t1's reply to t1's prompt again (rated lower): both count once
+    assert counts == {"read": 4, "low_rating": 0, "duplicate": 2}
 
     path.write_text(json.dumps(rows[0]) + "\n" + json.dumps(rows[1] | {"rating": 9}) + "\n")
     with pytest.raises(RecordError, match=r"turns.jsonl:2: field 'rating'"):

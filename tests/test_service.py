@@ -10,6 +10,7 @@ import base64
 import io
 import json
 import socket
+import sys
 import wave
 from pathlib import Path
 
@@ -278,3 +279,15 @@ def test_every_question_of_every_role_can_be_answered(service: Service) -> None:
     auth = {"session_id": started["session_id"], "session_token": started["session_token"]}
     response = service.post("/answer_text", json=auth | {"text": "I would shard the data and add a cache."})
     assert response.status_code == 200, response.text
+
+
+def test_no_session_reaches_another_on_any_endpoint(service: Service) -> None:
+    """bench/access_audit.py's attack matrix, with three candidates: 0 leaks, 0 changes."""
+    sys.path.insert(0, str(REPO / "bench"))
+    from access_audit import audit
+
+    result = audit(service.url, service.database_url, sessions=3)
+    assert result["attempts"] >= 6 * 30
+    assert result["leaks"] == []
+    assert result["victim_sessions_changed"] == []
+    assert set(result["by_status"]) <= {200, 400, 404}, result["by_status"]  # 200: an empty history

@@ -8,7 +8,6 @@ with another question's reference earns nothing.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -66,33 +65,44 @@ def augment(rows: pd.DataFrame, negatives_per_question: int, seed: int) -> pd.Da
     return pd.concat([rows, full_marks, *negatives], ignore_index=True)
 
 
-def load_collected(path: Path | None, processed_dir: Path) -> pd.DataFrame:
-    """Candidates' own grades exported by `collect_ratings`, as training rows tagged "collected".
+def load_collected(path: Path | None, processed_dir: Path) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Candidates' own grades exported by `collect_ratings`, as training rows tagged "collected",
+    and counts of what was kept and why the rest was not.
 
     Only the training split gets them: validation and every evaluation stay on human graders.
-    A row naming a question that is no longer in the records is skipped; a malformed row stops
+    Dropped, and counted: a repeated row id; the same answer to the same question again (a
+    resubmitted answer counts once, with its first grade); an answer whose text is one of the
+    human-graded answers (a candidate reading out a Mohler answer would otherwise put a test
+    answer into training); a question no longer in the records. A malformed line stops
     training with its file and line (RecordError).
     """
-    from mockmentor.data.schema import Answer, RecordError, parse_record
+    from mockmentor.data.schema import Answer, read_records, text_key
 
+    counts = {"read": 0, "kept": 0, "duplicate": 0, "graded_answer_text": 0, "unknown_question": 0}
     if path is None or not path.is_file():
-        return pd.DataFrame(columns=[*COLUMNS, "split", "fold"])
+        return pd.DataFrame(columns=[*COLUMNS, "split", "fold"]), counts
     questions = (
         pd.concat([pd.read_parquet(processed_dir / name) for name in ("questions.parquet", "bank.parquet")])
         .drop_duplicates("id")
         .set_index("id")
     )
-    rows, seen = [], set()
-    for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            answer = parse_record(Answer, json.loads(line), path, line_no)
-        except json.JSONDecodeError as err:
-            raise RecordError(path, line_no, "<row>", f"not JSON ({err.msg})") from None
-        if answer.id in seen or answer.question_id not in questions.index:
-            continue
-        seen.add(answer.id)
+    graded = {text_key(text) for text in pd.read_parquet(processed_dir / "answers.parquet")["text"]}
+    first: dict[tuple[str, str], Answer] = {}  # (question, text) -> its first grade
+    seen_ids: set[str] = set()
+    for _, answer in read_records(path, Answer):
+        counts["read"] += 1
+        key = (answer.question_id, text_key(answer.text))
+        if key[1] in graded:
+            counts["graded_answer_text"] += 1
+        elif answer.question_id not in questions.index:
+            counts["unknown_question"] += 1
+        elif answer.id in seen_ids or key in first:
+            counts["duplicate"] += 1
+        else:
+            first[key] = answer
+        seen_ids.add(answer.id)
+    rows = []
+    for answer in first.values():
         question = questions.loc[answer.question_id]
         rows.append(
             {
@@ -109,4 +119,5 @@ def load_collected(path: Path | None, processed_dir: Path) -> pd.DataFrame:
                 "fold": -1,
             }
         )
-    return pd.DataFrame(rows, columns=[*COLUMNS, "split", "fold"])
+    counts["kept"] = len(rows)
+    return pd.DataFrame(rows, columns=[*COLUMNS, "split", "fold"]), counts

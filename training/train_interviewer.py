@@ -53,8 +53,10 @@ def read_examples(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def train(config: TrainInterviewerConfig) -> dict:
+def train(config: TrainInterviewerConfig) -> dict | None:
     """Fit, export and save one interviewer to `config.output_dir`; returns interviewer.json."""
+    from accelerate import PartialState
+
     recipe = config.recipe
     files = InterviewerFiles.base(config.base)
     model, tokenizer = load_base(files.base_dir)
@@ -71,6 +73,9 @@ def train(config: TrainInterviewerConfig) -> dict:
     with tempfile.TemporaryDirectory() as work:
         peft_model, history = fit(model, tokenizer, train_set, recipe, Path(work))
     seconds = round(time.perf_counter() - started, 1)
+    processes = PartialState()
+    if not processes.is_main_process:
+        return None  # under `accelerate launch`, one process evaluates, exports and registers
     tuned_loss = target_loss(peft_model, tokenizer, val_set)
 
     shutil.rmtree(config.output_dir, ignore_errors=True)
@@ -88,6 +93,7 @@ def train(config: TrainInterviewerConfig) -> dict:
         "recipe": asdict(recipe),
         "gguf": {"type": config.gguf_type, **exported},
         "train_examples": len(train_set),
+        "processes": processes.num_processes,
         "too_long": too_long,
         "val_examples": len(val_set),
         "val": {
@@ -107,6 +113,8 @@ def train(config: TrainInterviewerConfig) -> dict:
 def main(config_path: Path = Path("configs/interviewer.yaml")) -> dict:
     config = load_section(config_path, "train_interviewer", TrainInterviewerConfig)
     meta = train(config)
+    if meta is None:
+        return {}
     metrics = meta["val"] | {k: meta[k] for k in ("train_seconds", "seconds_per_step", "train_examples")}
     config.metrics.parent.mkdir(parents=True, exist_ok=True)
     config.metrics.write_text(json.dumps({"val": metrics}, indent=2) + "\n")

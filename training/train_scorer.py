@@ -70,13 +70,18 @@ def train_and_calibrate(
     band_edges: list[float],
     interval_level: float,
     output_dir: Path,
-) -> dict:
-    """Fit, calibrate and save one scorer to `output_dir`; returns what it wrote to scorer.json."""
+) -> dict | None:
+    """Fit, calibrate and save one scorer to `output_dir`; returns what it wrote to scorer.json
+    (None in the other processes of an `accelerate launch`: one process calibrates and saves)."""
+    from accelerate import PartialState
+
     encoder_dir = resolve(encoder)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as work:
         model, tokenizer, history = fit(training_rows(train, recipe), recipe, encoder_dir, Path(work))
     seconds = round(time.perf_counter() - started, 1)
+    if not PartialState().is_main_process:
+        return None
     # A two-parameter linear map needs a few hundred rows, not every training answer.
     calibration_rows = train.sample(min(len(train), CALIBRATION_ROWS), random_state=recipe.seed)
     raw_train = predict_raw(model, tokenizer, calibration_rows, recipe.architecture, recipe.max_length)
@@ -111,7 +116,7 @@ def main(config_path: Path = Path("configs/scorer.yaml")) -> dict:
     config = load_section(config_path, "train_scorer", TrainScorerConfig)
     pairs = load_pairs(config.processed_dir, config.splits_dir)
     train, val = pairs[pairs["split"] == "train"], pairs[pairs["split"] == "val"]
-    collected = load_collected(config.collected_answers, config.processed_dir)
+    collected, collected_counts = load_collected(config.collected_answers, config.processed_dir)
     if len(collected):
         train = pd.concat([train, collected], ignore_index=True)
     shutil.rmtree(config.output_dir, ignore_errors=True)
@@ -124,7 +129,13 @@ def main(config_path: Path = Path("configs/scorer.yaml")) -> dict:
         interval_level=config.interval_level,
         output_dir=config.output_dir,
     )
-    metrics = meta["validation"] | {"train_seconds": meta["train_seconds"], "collected_rows": len(collected)}
+    if meta is None:
+        return {}
+    metrics = (
+        meta["validation"]
+        | {"train_seconds": meta["train_seconds"]}
+        | {f"collected_{name}": count for name, count in collected_counts.items()}
+    )
     config.metrics.parent.mkdir(parents=True, exist_ok=True)
     config.metrics.write_text(json.dumps({"val": metrics}, indent=2) + "\n")
 

@@ -5,7 +5,11 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { session: null, token: null, turnId: null, recorder: null, chunks: [], questionNo: 0, catalogue: null };
+const state = {
+  session: null, token: null, turnId: null, recorder: null, chunks: [], questionNo: 0, catalogue: null,
+  unsaved: null,  // the last answer until the server confirms its turn: sent again after a failure
+  saved: false, failedStatus: 0,
+};
 const CANDIDATE_KEY = "mockmentor.candidate_token";
 
 function showAlert(message) {
@@ -45,7 +49,9 @@ async function call(path, options, attempts = 5) {
   if (!response.ok) {
     let body = null;
     try { body = await response.json(); } catch (_) { /* not JSON */ }
-    throw new Error(errorMessage(body, response.status));
+    const error = new Error(errorMessage(body, response.status));
+    error.status = response.status;
+    throw error;
   }
   return response;
 }
@@ -176,18 +182,38 @@ function resetResult() {
 
 async function sendAnswer(route, options) {
   clearAlert();
+  $("resend").hidden = true;
+  state.unsaved = { route, options };
+  state.saved = false;
+  state.failedStatus = 0;
   setStatus("Listening to your answer…");
   $("record").disabled = true; $("send-text").disabled = true;
   try {
     const response = await call(route, options);
     resetResult();
     await readEvents(response, handleEvent);
-    $("typed").value = "";
+    if (!state.saved && !$("alert").textContent) throw new Error("lost");
   } catch (err) {
-    showAlert(err.message);
+    // Dropped mid-turn (server restarted, network gone): nothing was saved, so the answer
+    // is kept and can be sent again as it is once the server is back.
+    const lost = err instanceof TypeError || err.message === "lost";
+    showAlert(lost
+      ? "The connection to the server was lost before your answer was saved. Send it again when the server is back."
+      : err.message);
+    state.failedStatus = lost ? 599 : err.status || 599;  // no status: the server was unreachable
     setStatus("");
   }
+  if (state.saved) {
+    state.unsaved = null;
+    $("typed").value = "";
+  } else if (state.failedStatus >= 500) {
+    $("resend").hidden = false;  // worth sending again; a 4xx (e.g. no speech heard) is not
+  }
   $("record").disabled = false; $("send-text").disabled = false;
+}
+
+function resend() {
+  if (state.unsaved) sendAnswer(state.unsaved.route, state.unsaved.options);
 }
 
 // Server-sent events over a POST response: "event: name\ndata: {json}\n\n".
@@ -243,6 +269,7 @@ function handleEvent(event) {
     $("feedback").textContent = `${$("feedback").textContent} ${event.text}`.trim();
     enqueueSpeech(event.audio_wav_base64);
   } else if (event.event === "turn") {
+    state.saved = true;
     state.turnId = event.turn_id;
     $("feedback").textContent = event.reply;
     setStatus(event.finished ? "That was the last question." : "");
@@ -255,6 +282,7 @@ function handleEvent(event) {
       $("question").textContent = event.next_question;
     }
   } else if (event.event === "error") {
+    state.failedStatus = event.status;
     showAlert(event.message);
   }
 }
@@ -348,6 +376,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("start-form").addEventListener("submit", start);
   $("record").addEventListener("click", toggleRecording);
   $("send-text").addEventListener("click", sendText);
+  $("resend").addEventListener("click", resend);
   $("replay").addEventListener("click", replay);
   $("rate-form").addEventListener("submit", rate);
   $("finish").addEventListener("click", finish);

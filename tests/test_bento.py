@@ -1,0 +1,68 @@
+"""`bentoml build` turns the repository into a Bento: the service, the project wheel with its
+pins, the Bento's serving config and the image recipe (system packages, setup script)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def test_the_bento_config_differs_from_the_service_config_only_in_model_sources() -> None:
+    served = yaml.safe_load((REPO / "configs/serving.yaml").read_text())["serve"]
+    packed = yaml.safe_load((REPO / "configs/bento/serving.yaml").read_text())["serve"]
+    assert served.keys() == packed.keys()
+    assert {key for key in served if served[key] != packed[key]} == {"scorer", "interviewer"}
+    assert not packed["scorer"].startswith("registry:") and not packed["interviewer"].startswith("registry:")
+
+
+def test_bentoml_build_makes_a_bento_from_the_repo(tmp_path: Path) -> None:
+    context = REPO  # as `make bento` does; dist/ is git-ignored
+    env = dict(os.environ, BENTOML_HOME=str(tmp_path / "bentoml"), BENTOML_DO_NOT_TRACK="true")
+    wheel = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", "dist", "."],
+        cwd=context,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert wheel.returncode == 0, wheel.stderr[-2000:]
+    built = subprocess.run(
+        [str(BIN / "bentoml"), "build", "--output", "tag"],
+        cwd=context,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert built.returncode == 0, (built.stdout + built.stderr)[-3000:]
+    tag = built.stdout.strip().splitlines()[-1].removeprefix("__tag__:")
+    name, version = tag.split(":")
+    assert name == "mockmentor"
+
+    bento = tmp_path / "bentoml/bentos" / name / version
+    manifest = yaml.safe_load((bento / "bento.yaml").read_text())
+    assert manifest["service"] == "mockmentor.serving.service:MockMentor"
+    assert {e["name"]: e["value"] for e in manifest["envs"]}["MOCKMENTOR_SERVING_CONFIG"].endswith(
+        "src/configs/bento/serving.yaml"
+    )
+    assert (bento / "src/configs/bento/serving.yaml").is_file()
+    assert (bento / "src/configs/models.yaml").is_file()
+    assert list((bento / "env/python/wheels").glob("mockmentor-0.1.0-*.whl"))
+    dockerfile = (bento / "env/docker/Dockerfile").read_text()
+    assert "build-essential" in dockerfile and "cmake" in dockerfile
+    assert "setup_script" in dockerfile or "setup.sh" in dockerfile
+    assert "download.pytorch.org/whl/cpu" in (bento / "env/python/requirements.txt").read_text() or (
+        "download.pytorch.org/whl/cpu" in (bento / "env/python/install.sh").read_text()
+    )
+    # what the pipeline trained travels with it when it exists (a fresh clone has not trained)
+    if (REPO / "models/scorer/scorer.json").is_file():
+        assert (bento / "src/models/scorer/scorer.json").is_file()
+        assert (bento / "src/models/interviewer/interviewer.gguf").is_file()
