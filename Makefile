@@ -13,7 +13,7 @@ export BENTOML_DO_NOT_TRACK := true
 export PYTHONUNBUFFERED := 1
 PORT ?= 3000
 
-.PHONY: setup browser run serve pipeline models test lint bench fuzz soak bento clean
+.PHONY: setup browser run serve pipeline models test lint bench fuzz faults soak bento clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -62,6 +62,11 @@ fuzz: models
 	python bench/fuzz_service.py
 	python bench/access_audit.py
 
+# Fault drills with the real models: killed mid-turn, database outage, full disk, corrupted champion.
+faults: models
+	dvc repro train_scorer train_interviewer
+	python bench/fault_drills.py
+
 # Load: 4, 16 and 20 simultaneous sessions x 5 spoken turns against the running service.
 soak: models
 	dvc repro train_scorer train_interviewer
@@ -71,8 +76,8 @@ soak: models
 # A Bento (service + project wheel + trained models + question records), then an OCI image
 # with `bentoml containerize mockmentor:latest`.
 bento: pipeline
-	rm -rf dist && python -m pip wheel --no-deps -q -w dist .
+	rm -rf dist build && python -m pip wheel --no-deps -q -w dist .
 	bentoml build
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache dist
+	rm -rf $(VENV) .pytest_cache .ruff_cache dist build

@@ -33,6 +33,9 @@ from mockmentor.serving.process import free_port, start_service, stop_service
 
 REPO = Path(__file__).resolve().parent.parent
 CLIP = REPO / "data/raw/speech/LJ001-0001.wav"
+# Answered 2xx to anyone by design (they create or list the caller's own sessions): they leak
+# only if another candidate's data shows up in the response.
+OPEN_ROUTES = frozenset({"/history", "/start_session"})
 HEADERS_THAT_OPEN_CORS = ("access-control-allow-origin", "access-control-allow-credentials")
 
 
@@ -106,16 +109,18 @@ def attempts(victim: Candidate, attacker: Candidate) -> list[tuple[str, str, dic
         )
     for label, token in (("victim's session token", victim.token), ("victim's id", victim.session_id)):
         out.append((f"history with {label}", "/history", {"candidate_token": token}, False))
+        start = {"role": "Software engineer", "candidate_token": token}
+        out.append((f"new session claiming {label} as candidate", "/start_session", start, False))
     return out
 
 
-def leaked(response: httpx.Response, route: str, attacker: Candidate, others: list[Candidate]) -> str | None:
+def leaked(response: httpx.Response, route: str, sent: dict, others: list[Candidate]) -> str | None:
     body = response.text
     for other in others:
         for secret in (other.canary, other.session_id, *other.turn_ids, other.token, other.candidate_token):
-            if secret in body:
+            if secret in body and secret not in sent.values():  # an echo of the request is no leak
                 return f"response carries another candidate's data ({secret[:8]}…)"
-    if route != "/history" and response.is_success:
+    if route not in OPEN_ROUTES and response.is_success:
         return f"answered {response.status_code} for a session the caller does not own"
     return None
 
@@ -193,7 +198,7 @@ def audit(url: str, database_url: str, sessions: int) -> dict:
                 response = http.post(route, json=body)
             count += 1
             by_status[response.status_code] += 1
-            if reason := leaked(response, route, attacker, others):
+            if reason := leaked(response, route, body, others):
                 leaks.append(
                     {"route": route, "attempt": label, "status": response.status_code, "why": reason}
                 )

@@ -33,6 +33,7 @@ with bentoml.importing():
     from mockmentor.serving.refusal import RequestRefused
     from mockmentor.serving.request_guard import RequestGuard
     from mockmentor.serving.store import AccessDenied, DatabaseUnavailable, Store
+    from mockmentor.serving.unavailable import UnavailableResponses
     from mockmentor.settings import get_settings
 
 # Read once: the middlewares below need its limits before the class is instantiated.
@@ -214,3 +215,4 @@ MockMentor.add_asgi_middleware(RequestGuard, max_body_bytes=CONFIG.max_audio_byt
 MockMentor.add_asgi_middleware(
     AdmissionControl, max_pending=CONFIG.max_pending_answers, seconds_per_answer=CONFIG.seconds_per_answer
 )
+MockMentor.add_asgi_middleware(UnavailableResponses, message=DATABASE_DOWN, retry_after_s=5)

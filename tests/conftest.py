@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -40,6 +41,7 @@ POSTGRES_URL = os.environ.get(
 )
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "bench"))  # tests drive the same audit and drill code as `make fuzz`
 RAW = REPO / "data" / "raw"
 SPEECH = RAW / "speech"
 # Small limits so the over-limit cases stay cheap to send.

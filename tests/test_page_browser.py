@@ -113,10 +113,31 @@ def test_denied_microphone_and_unreachable_server_are_explained(playwright, serv
         assert "denied" in page.text_content("#alert") or "No microphone" in page.text_content("#alert")
         assert page.evaluate("document.querySelector('#type-instead').open")  # typing is offered instead
 
-        page.route("**/answer_text_stream", lambda route: route.abort())  # the server is gone
+        # The server dies half way through the turn: the stream ends before the turn is saved.
+        half_a_turn = (
+            'event: transcript\ndata: {"event": "transcript", "transcript": "A stack", "delivery": '
+            '{"words": 2, "words_per_minute": null, "filler_count": 0, "fillers": {}, '
+            '"long_pauses": 0, "longest_pause_seconds": null, "seconds": null}}\n\n'
+        )
+        page.route(
+            "**/answer_text_stream",
+            lambda route: route.fulfill(status=200, content_type="text/event-stream", body=half_a_turn),
+        )
         page.fill("#typed", "A stack is last in, first out.")
         page.click("#send-text")
+        page.wait_for_function("document.querySelector('#alert').textContent.includes('was lost')")
+        assert page.is_visible("#resend")  # the answer is kept, ready to send again
+
+        page.unroute("**/answer_text_stream")
+        page.route("**/answer_text_stream", lambda route: route.abort())  # then the server is gone
+        page.click("#resend")
         page.wait_for_function("document.querySelector('#alert').textContent.includes('Cannot reach')")
+        assert page.is_visible("#resend")
         page.screenshot(path=SHOTS / "4-errors.png", full_page=True)
+
+        page.unroute("**/answer_text_stream")  # the server is back: the same answer goes through
+        page.click("#resend")
+        page.wait_for_function("document.querySelector('#typed').value === ''")  # cleared once saved
+        assert page.text_content("#feedback") and page.is_hidden("#resend") and page.is_hidden("#alert")
     finally:
         browser.close()

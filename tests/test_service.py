@@ -10,7 +10,6 @@ import base64
 import io
 import json
 import socket
-import sys
 import wave
 from pathlib import Path
 
@@ -283,7 +282,6 @@ def test_every_question_of_every_role_can_be_answered(service: Service) -> None:
 
 def test_no_session_reaches_another_on_any_endpoint(service: Service) -> None:
     """bench/access_audit.py's attack matrix, with three candidates: 0 leaks, 0 changes."""
-    sys.path.insert(0, str(REPO / "bench"))
     from access_audit import audit
 
     result = audit(service.url, service.database_url, sessions=3)

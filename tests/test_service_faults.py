@@ -1,5 +1,6 @@
 """Fault drills: the service killed mid-turn, the database gone for a while, the disk full,
-a model file corrupted. Each must end in a clear message and no lost or half-written data."""
+a model file corrupted. Each must end in a clear message and no lost or half-written data.
+(bench/fault_drills.py runs the same drills with the real models and reports timings.)"""
 
 from __future__ import annotations
 
@@ -10,13 +11,12 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.parse
 from pathlib import Path
 
 import httpx
-import psutil
 import pytest
 from conftest import SPEECH, Service
+from fault_drills import flip_a_byte, kill_tree, stored_copy
 from sqlalchemy import make_url
 from tcp_proxy import TcpProxy
 from typer.testing import CliRunner
@@ -25,32 +25,6 @@ from mockmentor.cli import app
 from mockmentor.model_assets import sha256_of
 from mockmentor.serving.process import free_port, start_service, stop_service
 from mockmentor.settings import get_settings
-
-
-def flip_a_byte(path: Path) -> None:
-    data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    path.unlink()  # the cache may hold a link into the store: replace, never write through
-    path.write_bytes(bytes(data))
-
-
-def stored_copy(name: str, version: str, relative: str) -> Path:
-    """The file as the MLflow artifact store holds it (a local folder in the tests)."""
-    import mlflow
-
-    client = mlflow.MlflowClient()
-    location = client.get_logged_model(client.get_model_version(name, version).model_id).artifact_location
-    root = Path(urllib.parse.urlparse(location).path if location.startswith("file:") else location)
-    [path] = root.glob(f"**/{relative}")
-    return path
-
-
-def kill_tree(pid: int) -> None:
-    """SIGKILL the service and every worker it spawned: no shutdown code runs."""
-    root = psutil.Process(pid)
-    for process in [*root.children(recursive=True), root]:
-        process.kill()
-    psutil.wait_procs([root], timeout=30)
 
 
 def test_a_turn_killed_half_way_leaves_nothing_and_the_session_resumes(
@@ -125,15 +99,17 @@ def test_a_database_outage_is_a_503_with_retry_after_and_nothing_is_lost(
         answer = auth | {"text": "A linked list is a chain of nodes, each pointing to the next one."}
 
         # The database drops in the middle of a turn: after the transcript, before the write.
+        sent = time.monotonic()
         with service.http.stream("POST", "/answer_text_stream", json=answer) as response:
             assert response.status_code == 200
             lines = response.iter_lines()
             for line in lines:
                 if line.startswith("event: transcript"):
                     proxy.cut()
+                    cut_at = time.monotonic() - sent
                     break
             rest = [json.loads(line[5:]) for line in lines if line.startswith("data:")]
-        assert rest[-1]["event"] == "error" and rest[-1]["status"] == 503, rest[-1]
+        assert rest[-1]["event"] == "error" and rest[-1]["status"] == 503, (cut_at, rest[-1])
         assert "not saved" in rest[-1]["message"]
 
         while_down = {

@@ -188,9 +188,11 @@ async function sendAnswer(route, options) {
   state.failedStatus = 0;
   setStatus("Listening to your answer…");
   $("record").disabled = true; $("send-text").disabled = true;
+  let shown = false;
   try {
     const response = await call(route, options);
     resetResult();
+    shown = true;
     await readEvents(response, handleEvent);
     if (!state.saved && !$("alert").textContent) throw new Error("lost");
   } catch (err) {
@@ -206,8 +208,9 @@ async function sendAnswer(route, options) {
   if (state.saved) {
     state.unsaved = null;
     $("typed").value = "";
-  } else if (state.failedStatus >= 500) {
-    $("resend").hidden = false;  // worth sending again; a 4xx (e.g. no speech heard) is not
+  } else {
+    if (shown) $("result").hidden = true;  // this answer's half-shown turn was not saved: nothing to rate
+    if (state.failedStatus >= 500) $("resend").hidden = false;  // a 4xx (no speech heard) is not worth resending
   }
   $("record").disabled = false; $("send-text").disabled = false;
 }

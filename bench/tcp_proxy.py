@@ -31,6 +31,10 @@ class TcpProxy:
 
     def cut(self) -> None:
         if self._listener is not None:
+            # close() alone leaves a thread blocked in accept() holding the socket open (Linux):
+            # shutdown() wakes it, so new connections are refused from here on.
+            with contextlib.suppress(OSError):
+                self._listener.shutdown(socket.SHUT_RDWR)
             self._listener.close()
             self._listener = None
         with self._lock:
