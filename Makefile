@@ -70,7 +70,7 @@ faults: models
 # Load: 4, 16 and 20 simultaneous sessions x 5 spoken turns against the running service.
 soak: models
 	dvc repro train_scorer train_interviewer
-	python bench/service_latency.py --speech-models whisper-base --concurrency 4 16 20 \
+	python bench/service_latency.py --turns 8 --speech-models whisper-base --concurrency 4 16 20 \
 		--turns-per-session 5 --output bench/results/service_load.json
 
 # A Bento (service + project wheel + trained models + question records), then an OCI image
