@@ -22,11 +22,10 @@ import json
 from dataclasses import asdict, field
 from pathlib import Path
 
-from pydantic import ValidationError
 from pydantic.dataclasses import dataclass
 
 from mockmentor.config import STRICT, load_section
-from mockmentor.data.schema import Answer, R, RatedTurn
+from mockmentor.data.schema import Answer, R, RatedTurn, RecordError, parse_record
 from mockmentor.serving.store import Store
 from mockmentor.settings import get_settings
 
@@ -46,14 +45,11 @@ def main(config_path: Path = Path("configs/data.yaml")) -> dict:
 
     def validated(model: type[R], row_of: str, **values: object) -> R | None:
         try:
-            return model(**values)
-        except ValidationError as err:
-            first = err.errors()[0]
-            field_name = ".".join(str(part) for part in first["loc"]) or "<row>"
-            rejected.append(
-                {"turn_id": row_of, "as": model.__name__, "field": field_name, "problem": first["msg"]}
-            )
-            print(f"rejected turn {row_of} as {model.__name__}: field '{field_name}': {first['msg']}")
+            return parse_record(model, values, "interview database", 0)
+        except RecordError as err:
+            why = {"field": err.field, "problem": err.problem}
+            rejected.append({"turn_id": row_of, "as": model.__name__, **why})
+            print(f"rejected turn {row_of} as {model.__name__}: field '{err.field}': {err.problem}")
             return None
 
     for turn, rating in store.rated_turns():
