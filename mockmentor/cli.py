@@ -167,18 +167,32 @@ def serve(
     from mockmentor.serving.config import load_serve_config
     from mockmentor.serving.models import preflight
 
-    preflight(load_serve_config())
+    verdict = preflight(load_serve_config())
+    if verdict is not None:
+        _echo_verdict(verdict)
     typer.echo(f"MockMentor: open http://{host}:{port}/app/  (API docs at http://{host}:{port}/)")
     command = [sys.executable, "-m", "bentoml", "serve", "mockmentor.serving.service:MockMentor"]
     raise typer.Exit(subprocess.call([*command, "--host", host, "--port", str(port)], cwd=REPO_ROOT))
+
+
+def _echo_verdict(verdict: Any) -> None:
+    from mockmentor.backend_preflight import fallback_message
+
+    typer.secho(verdict.summary, fg=typer.colors.GREEN if verdict.ok else typer.colors.RED)
+    if not verdict.ok:
+        typer.secho(fallback_message(verdict, "transformers"), fg=typer.colors.RED, err=True)
 
 
 @app.command()
 @user_errors
 def models(
     config: Annotated[Path, typer.Option("--config", "-c", help="model specs")] = Path("configs/models.yaml"),
+    recheck: Annotated[bool, typer.Option(help="run the decoding backend's preflight again")] = False,
 ) -> None:
-    """Assemble, convert and verify every configured model, and list its status."""
+    """Assemble, convert and verify every configured model, list its status, and prove the
+    interviewer's native decoding backend (llama.cpp) on this machine."""
+    from mockmentor.backend_preflight import check as preflight
+    from mockmentor.interviewer import MAX_NEW_TOKENS, N_CTX
     from mockmentor.model_assets import check, load_specs
 
     failed = False
@@ -192,6 +206,35 @@ def models(
         failed |= status.state in ("missing", "refused", "failed")
     if failed:
         raise typer.Exit(1)
+    # Prove llama.cpp on every interviewer GGUF this machine has: the packaged base and, once the
+    # pipeline has registered one, the served model. A native crash here is a verdict, not a crash.
+    from mockmentor.interviewer import InterviewerFiles
+
+    ggufs = {
+        name: InterviewerFiles.base(name).gguf
+        for name, spec in load_specs(config).items()
+        if any(f.endswith(".gguf") for f in spec.sha256)
+    }
+    served = _served_interviewer_gguf()
+    if served is not None:
+        ggufs["served interviewer"] = served
+    for label, gguf in ggufs.items():
+        typer.echo(f"{label}: ", nl=False)
+        _echo_verdict(preflight("llama.cpp", gguf, N_CTX - MAX_NEW_TOKENS, recheck=recheck))
+
+
+def _served_interviewer_gguf() -> Path | None:
+    """The GGUF `mockmentor serve` would load, if the pipeline has produced it yet."""
+    from mockmentor.serving.config import load_serve_config
+    from mockmentor.serving.models import interviewer_files
+
+    config = load_serve_config()
+    if config.interviewer_backend != "llama.cpp" or config.interviewer.startswith("base:"):
+        return None
+    try:
+        return interviewer_files(config)[0].gguf
+    except (LookupError, FileNotFoundError):
+        return None  # nothing registered yet: `dvc repro` trains it
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import logging
 import os
 import threading
 from collections.abc import Iterator
@@ -22,6 +23,10 @@ from typing import Any, Literal
 
 Backend = Literal["llama.cpp", "transformers"]
 MAX_NEW_TOKENS = 96
+# llama.cpp's context window: the longest prompt it accepts is this less the reply, and that is
+# the prompt length its preflight proves.
+N_CTX = 2048
+logger = logging.getLogger("mockmentor.interviewer")
 
 
 def load_tokenizer(base_dir: Path) -> Any:
@@ -88,16 +93,36 @@ class Interviewer:
         self.threads = threads or min(os.cpu_count() or 1, 8)
         # llama.cpp contexts are not thread-safe; one turn decodes at a time per instance.
         self._lock = threading.Lock()
-        self.model: Any = self._load_llama() if backend == "llama.cpp" else self._load_transformers()
+        self.preflight = None
+        if backend == "llama.cpp":
+            self.backend = self._proven_backend()
+        self.model: Any = self._load_llama() if self.backend == "llama.cpp" else self._load_transformers()
+
+    def _proven_backend(self) -> Backend:
+        """llama.cpp once a child process has run it on this model file; transformers otherwise."""
+        from .backend_preflight import check, fallback_message
+
+        if not self.files.gguf.is_file():
+            raise FileNotFoundError(f"{self.files.gguf}: no GGUF file for the llama.cpp backend")
+        self.preflight = check("llama.cpp", self.files.gguf, N_CTX - self.max_new_tokens)
+        if self.preflight.ok:
+            return "llama.cpp"
+        logger.error("%s", fallback_message(self.preflight, "transformers"))
+        return "transformers"
+
+    @property
+    def status(self) -> str:
+        """Which backend is serving, and why when it is not the one asked for."""
+        if self.preflight is None or self.preflight.ok:
+            return self.backend
+        return f"{self.backend} (llama.cpp failed its preflight: {self.preflight.detail})"
 
     def _load_llama(self) -> Any:
         from llama_cpp import Llama
 
-        if not self.files.gguf.is_file():
-            raise FileNotFoundError(f"{self.files.gguf}: no GGUF file for the llama.cpp backend")
         llama = Llama(
             model_path=str(self.files.gguf),
-            n_ctx=1024,
+            n_ctx=N_CTX,
             n_threads=self.threads,
             n_threads_batch=self.threads,
             seed=0,

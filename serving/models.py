@@ -44,9 +44,22 @@ def _folder(reference: str) -> tuple[Path, str]:
     return folder, str(folder)
 
 
-def preflight(config: ServeConfig) -> None:
+def interviewer_files(config: ServeConfig) -> tuple[Any, str]:
+    """The configured interviewer's files (mockmentor.interviewer.InterviewerFiles) and version label."""
+    from mockmentor.interviewer import InterviewerFiles
+
+    if config.interviewer.startswith("base:"):
+        return InterviewerFiles.base(config.interviewer.removeprefix("base:")), config.interviewer
+    folder, version = _folder(config.interviewer)
+    return InterviewerFiles.tuned(folder), version
+
+
+def preflight(config: ServeConfig) -> Any:
     """Fail fast, with a message, when something the service needs is missing or damaged
-    (before BentoML starts): the questions, the models (each checksum-verified) and the database."""
+    (before BentoML starts): the questions, the models (each checksum-verified) and the database.
+    Returns the decoding backend's verdict (mockmentor.backend_preflight.Verdict) or None."""
+    from mockmentor.backend_preflight import check
+    from mockmentor.interviewer import N_CTX
     from mockmentor.settings import get_settings
 
     from .store import Store
@@ -62,6 +75,11 @@ def preflight(config: ServeConfig) -> None:
     for name in (config.encoder, config.speech_model, config.voice):
         resolve(name)
     Store.open(get_settings().database_url).ping()  # raises DatabaseUnavailable, naming it
+    if config.interviewer_backend != "llama.cpp":
+        return None
+    # Run (or read from the cache) now, so the service's workers start on a known verdict.
+    files, _ = interviewer_files(config)
+    return check("llama.cpp", files.gguf, N_CTX - config.max_new_tokens)
 
 
 def load_models(config: ServeConfig) -> LoadedModels:
@@ -69,37 +87,28 @@ def load_models(config: ServeConfig) -> LoadedModels:
 
     from mockmentor.answer_scorer import AnswerScorer
     from mockmentor.coverage import KeyPointCoverage
-    from mockmentor.interviewer import Interviewer, InterviewerFiles
+    from mockmentor.interviewer import Interviewer
 
     torch.set_num_threads(config.threads)
     bank = QuestionBank(config.processed_dir, config.roles)
     scorer_dir, scorer_version = _folder(config.scorer)
-    if config.interviewer.startswith("base:"):
-        files, interviewer_version = (
-            InterviewerFiles.base(config.interviewer.removeprefix("base:")),
-            config.interviewer,
-        )
-    else:
-        folder, interviewer_version = _folder(config.interviewer)
-        files = InterviewerFiles.tuned(folder)
+    files, interviewer_version = interviewer_files(config)
     coverage = KeyPointCoverage(resolve(config.encoder), config.coverage_threshold)
     bank.embed_all(lambda texts: coverage.embed(texts))
+    # A native backend that fails its preflight falls back to transformers here (logged once).
+    interviewer = Interviewer(
+        files, config.interviewer_backend, config.max_new_tokens, config.threads, config.prefill_next_prompt
+    )
     return LoadedModels(
         bank=bank,
         speech=SpeechToText(resolve(config.speech_model), config.threads, config.speech_beam_size),
         scorer=AnswerScorer(scorer_dir),
         coverage=coverage,
-        interviewer=Interviewer(
-            files,
-            config.interviewer_backend,
-            config.max_new_tokens,
-            config.threads,
-            config.prefill_next_prompt,
-        ),
+        interviewer=interviewer,
         voice=ENGINES[config.tts_engine](resolve(config.voice), config.threads),
         versions={
             "scorer": scorer_version,
-            "interviewer": f"{interviewer_version} ({config.interviewer_backend})",
+            "interviewer": f"{interviewer_version} ({interviewer.backend})",
             "speech": config.speech_model,
             "voice": config.voice,
             "encoder": config.encoder,

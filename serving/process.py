@@ -29,9 +29,10 @@ def start_service(
     database_url: str | None = None,
     log: IO[bytes] | None = None,
     timeout: float = 600.0,
+    extra_env: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
     """`bentoml serve` on 127.0.0.1:`port`; returns once /readyz answers (models loaded)."""
-    env = dict(os.environ, BENTOML_DO_NOT_TRACK="true")
+    env = dict(os.environ, BENTOML_DO_NOT_TRACK="true") | (extra_env or {})
     if config is not None:
         env["MOCKMENTOR_SERVING_CONFIG"] = str(config)
     if database_url is not None:

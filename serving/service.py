@@ -171,12 +171,19 @@ class MockMentor:
 
     @bentoml.api(route="/healthz")
     def healthz(self) -> dict[str, str]:
-        """Models loaded and the database answering (503 while it does not)."""
+        """Models loaded, the database answering (503 while it does not), and which interviewer
+        backend serves (llama.cpp, or transformers when llama.cpp failed its preflight)."""
         try:
             self.store.ping()
         except DatabaseUnavailable as err:
             raise refused(err) from None
-        return {"status": "ok", "database": "ok", **self.engine.models.versions}
+        models = self.engine.models
+        return {
+            "status": "ok",
+            "database": "ok",
+            "interviewer_backend": models.interviewer.status,
+            **models.versions,
+        }
 
     def _read(self, upload: Path) -> bytes:
         size = upload.stat().st_size

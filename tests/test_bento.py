@@ -4,6 +4,7 @@ pins, the Bento's serving config and the image recipe (system packages, setup sc
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +21,17 @@ def test_the_bento_config_differs_from_the_service_config_only_in_model_sources(
     assert served.keys() == packed.keys()
     assert {key for key in served if served[key] != packed[key]} == {"scorer", "interviewer"}
     assert not packed["scorer"].startswith("registry:") and not packed["interviewer"].startswith("registry:")
+
+
+def test_the_image_builds_llama_cpp_portably_before_the_service_proves_it() -> None:
+    """The image's llama.cpp compiles on the build host for x86-64-v3, never -march=native or AMX."""
+    from mockmentor import llama_build
+
+    bentofile = yaml.safe_load((REPO / "bentofile.yaml").read_text())
+    envs = {e["name"]: e["value"] for e in bentofile["envs"]}
+    [value] = shlex.split(envs["CMAKE_ARGS"])  # one word in the Dockerfile's ARG line
+    assert value == llama_build.cmake_args(llama_build.LEVELS["x86-64-v3"])
+    assert "-DGGML_NATIVE=OFF" in value and "AMX_INT8=ON" not in value
 
 
 def test_bentoml_build_makes_a_bento_from_the_repo(tmp_path: Path) -> None:
@@ -59,6 +71,10 @@ def test_bentoml_build_makes_a_bento_from_the_repo(tmp_path: Path) -> None:
     dockerfile = (bento / "env/docker/Dockerfile").read_text()
     assert "build-essential" in dockerfile and "cmake" in dockerfile
     assert "setup_script" in dockerfile or "setup.sh" in dockerfile
+    # set before install.sh compiles llama.cpp, as one argument
+    arg = next(line for line in dockerfile.splitlines() if line.startswith("ARG CMAKE_ARGS="))
+    assert len(shlex.split(arg)) == 2 and "ENV CMAKE_ARGS=$CMAKE_ARGS" in dockerfile
+    assert dockerfile.index("ENV CMAKE_ARGS") < dockerfile.index("install.sh")
     assert "download.pytorch.org/whl/cpu" in (bento / "env/python/requirements.txt").read_text() or (
         "download.pytorch.org/whl/cpu" in (bento / "env/python/install.sh").read_text()
     )

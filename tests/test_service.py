@@ -134,6 +134,8 @@ def test_api_and_page_are_served(service: Service) -> None:
     page = service.http.get("/app/")
     assert page.status_code == 200 and "MockMentor" in page.text
     assert service.http.get("/app/app.js").status_code == 200
+    health = service.post("/healthz").json()
+    assert health["interviewer_backend"] == "llama.cpp"  # the portable build passed its preflight
 
 
 def bad_audio() -> dict[str, tuple[bytes, str, int, str]]:

@@ -230,3 +230,34 @@ def test_a_corrupted_registered_model_heals_from_the_store_or_is_refused(
     assert f"registered model '{name}' v{registration.version} refused: {weights} does not match" in (
         result.output
     )
+
+
+@pytest.mark.slow
+def test_the_service_starts_on_transformers_when_llama_cpp_dies_in_its_preflight(
+    serving_config: Path, tmp_path: Path, repo: Path
+) -> None:
+    """A native backend whose child dies by a real SIGILL: the service still serves a whole turn."""
+    database = f"sqlite:///{tmp_path / 'interviews.db'}"
+    port = free_port()
+    fault = {"MOCKMENTOR_PREFLIGHT_PROBE": "native_faults:sigill", "PYTHONPATH": str(repo / "tests")}
+    log = tmp_path / "service.log"
+    with log.open("wb") as sink:
+        process = start_service(port, config=serving_config, database_url=database, log=sink, extra_env=fault)
+    try:
+        service = Service(f"http://127.0.0.1:{port}", database)
+        health = service.post("/healthz").json()
+        assert health["interviewer_backend"] == (
+            "transformers (llama.cpp failed its preflight: killed by SIGILL, illegal instruction)"
+        )
+        assert health["interviewer"].endswith("(transformers)")
+        started = service.post("/start_session", json={"role": "Software engineer", "topic": "coding"})
+        assert started.status_code == 200, started.text
+        auth = {k: started.json()[k] for k in ("session_id", "session_token")}
+        turn = service.post("/answer_text", json=auth | {"text": "A stack is last in, first out."})
+        assert turn.status_code == 200, turn.text
+        assert turn.json()["reply"].rstrip().endswith(("?", "."))
+        assert service.turn_rows(auth["session_id"]) == 2
+    finally:
+        stop_service(process)
+    lines = [x for x in log.read_text(errors="replace").splitlines() if "failed its preflight" in x]
+    assert lines and "SIGILL" in lines[0] and "CPU flags:" in lines[0] and "make llama" in lines[0]
