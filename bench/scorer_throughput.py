@@ -24,9 +24,9 @@ import pandas as pd
 import torch
 from scipy.stats import pearsonr
 
-from mockmentor.answer_scorer import AnswerScorer, quantize_lower_layers
-from mockmentor.training.scorer_data import load_pairs
-from mockmentor.training.scorer_model import predict_raw
+from mockmentor.scorer.network import predict_raw
+from mockmentor.scorer.pairs import load_pairs
+from mockmentor.scorer.scorer import AnswerScorer, quantize_lower_layers
 
 BATCH = 32
 PAIRS = 512

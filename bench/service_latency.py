@@ -34,11 +34,12 @@ import jiwer
 import numpy as np
 import pandas as pd
 import yaml
+from harness import SPEECH, transcripts
 from tqdm import tqdm
 
 from mockmentor.model_assets import resolve
 from mockmentor.serving.process import free_port, start_service, stop_service
-from mockmentor.serving.text_to_speech import PiperTextToSpeech
+from mockmentor.speech.synthesis import PiperTextToSpeech
 
 REPO = Path(__file__).resolve().parent.parent
 STAGES = ["decode", "speech_to_text", "score", "interviewer_first_sentence", "tts_first_sentence"]
@@ -46,9 +47,8 @@ STAGES = ["decode", "speech_to_text", "score", "interviewer_first_sentence", "tt
 
 def answer_clips(count: int) -> tuple[list[tuple[str, bytes]], dict[str, str]]:
     """Recorded clips first, then Piper speaking real student answers (8-40 words); and what each says."""
-    speech = REPO / "data/raw/speech"
-    said = dict(line.split("\t", 1) for line in (speech / "transcripts.tsv").read_text().splitlines()[1:])
-    clips = [(p.name, p.read_bytes()) for p in sorted(speech.glob("*.*")) if p.suffix in (".wav", ".flac")]
+    said = transcripts()
+    clips = [(p.name, p.read_bytes()) for p in sorted(SPEECH.glob("*.*")) if p.suffix in (".wav", ".flac")]
     answers = pd.read_parquet(REPO / "data/processed/answers.parquet")
     words = answers["text"].str.split().str.len()
     picked = answers[(words >= 8) & (words <= 40)].sample(n=max(0, count - len(clips)), random_state=0)

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mockmentor import REPO_ROOT
+from mockmentor.records import Question, RecordError, parse_record
 
 from .key_points import MAX_POINTS, plain_text, split_key_points
-from .schema import Question, RecordError, parse_record
 
 
 @dataclass(frozen=True)

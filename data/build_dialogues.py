@@ -2,12 +2,13 @@
 
 Reads only the `build_dialogues` section of configs/interviewer.yaml and writes
   data/dialogues/{train,val,eval}.jsonl   one example per line: kind, messages, target, facts
+  data/dialogues/coverage.json            the coverage rule the targets were built with
   data/dialogue_report.json               counts per split and kind, coverage statistics
 
 Openers come from bank questions (bank split) and Mohler questions; feedback turns from
 Mohler's real student answers with their human scores. Whole questions are held out: UQ
 fold `eval_fold` is the evaluation set, fold `val_fold` the validation set, the rest train.
-Which key points an answer covers is decided by `KeyPointCoverage` (mockmentor/coverage.py).
+Which key points an answer covers is decided by `KeyPointCoverage` (mockmentor/interviewer/coverage.py).
 Every target is checked with the turn parser; one that fails is dropped and counted.
 
 Turns candidates rated in the service (`collected_turns`, written by `collect_ratings`)
@@ -29,8 +30,9 @@ from pydantic.dataclasses import dataclass
 from tqdm import tqdm
 
 from mockmentor.config import STRICT, load_section
-from mockmentor.coverage import KeyPointCoverage, score_guard
-from mockmentor.interviewer_turn import (
+from mockmentor.interviewer.coverage import CoverageRule, KeyPointCoverage
+from mockmentor.interviewer.templates import feedback_target, opener_target
+from mockmentor.interviewer.turn import (
     AnswerFacts,
     TurnFormatError,
     feedback_messages,
@@ -38,9 +40,7 @@ from mockmentor.interviewer_turn import (
     parse_turn,
 )
 from mockmentor.model_assets import resolve
-
-from .dialogue_targets import feedback_target, opener_target
-from .schema import RatedTurn, read_records, text_key
+from mockmentor.records import RatedTurn, read_records, text_key
 
 SPLITS = ("train", "val", "eval")
 
@@ -76,10 +76,13 @@ class BuildDialoguesConfig:
                 raise ValueError(f"{name} needs exactly the keys {', '.join(SPLITS)}")
         if not 0 <= self.score_rate <= 1:
             raise ValueError("score_rate must be within [0, 1]")
-        if not 0 <= self.wrong < self.full_marks <= 5:
-            raise ValueError("need 0 <= wrong < full_marks <= 5")
+        _ = self.coverage_rule  # validates the rule now, naming this section
         if not 1 <= self.min_rating <= 5:
             raise ValueError("min_rating must be within 1-5")
+
+    @property
+    def coverage_rule(self) -> CoverageRule:
+        return CoverageRule(self.encoder, self.coverage_threshold, self.full_marks, self.wrong)
 
 
 def cut_words(text: str, limit: int) -> str:
@@ -215,17 +218,15 @@ def main(config_path: Path = Path("configs/interviewer.yaml")) -> dict:
     uq = pd.read_parquet(config.splits_dir / "uq.parquet").set_index("question_id")["fold"]
     bank_split = pd.read_parquet(config.splits_dir / "bank.parquet").set_index("id")["split"]
 
-    coverage = KeyPointCoverage(resolve(config.encoder), config.coverage_threshold)
+    rule = config.coverage_rule
+    coverage = KeyPointCoverage(resolve(rule.encoder), rule.threshold)
     chunks = [answers.iloc[i : i + 256] for i in range(0, len(answers), 256)]
     similar, covered = [], []  # by similarity alone, then after the score guard
     for chunk in tqdm(chunks, desc="key-point coverage", unit="batch"):
         points = [list(questions.loc[q, "key_points"]) for q in chunk["question_id"]]
         flags = coverage.covered(chunk["text"].tolist(), points)
         similar += flags
-        covered += [
-            score_guard(f, s, config.full_marks, config.wrong)
-            for f, s in zip(flags, chunk["score"], strict=True)
-        ]
+        covered += [rule.guard(f, s) for f, s in zip(flags, chunk["score"], strict=True)]
     answers = answers.assign(covered=covered, case=[case_of(c) for c in covered])
 
     # The next question in the course's own order ("mohler-3.4": assignment 3, question 4).
@@ -237,6 +238,7 @@ def main(config_path: Path = Path("configs/interviewer.yaml")) -> dict:
     bank["split"] = bank["id"].map(bank_split).map({"train": "train", "val": "val", "test": "eval"})
 
     config.output_dir.mkdir(parents=True, exist_ok=True)
+    rule.write(config.output_dir / "coverage.json")  # travels with the model trained on these turns
     report: dict = {"coverage_threshold": config.coverage_threshold, "splits": {}, "dropped": {}}
     for split in SPLITS:
         sample = balanced_sample(

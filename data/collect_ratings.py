@@ -25,9 +25,9 @@ from pathlib import Path
 from pydantic.dataclasses import dataclass
 
 from mockmentor.config import STRICT, load_section
-from mockmentor.data.schema import Answer, R, RatedTurn, RecordError, parse_record
-from mockmentor.serving.store import Store
+from mockmentor.records import Answer, R, RatedTurn, RecordError, parse_record
 from mockmentor.settings import get_settings
+from mockmentor.store.interviews import Store
 
 
 @dataclass(config=STRICT)

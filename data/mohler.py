@@ -16,8 +16,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from mockmentor.records import Answer, Question, RecordError, parse_record
+
 from .key_points import split_key_points
-from .schema import Answer, Question, RecordError, parse_record
 
 SOURCE = "mohler2011"
 LICENCE = "none stated; research and education use, cite Mohler et al. (ACL-HLT 2011)"

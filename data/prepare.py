@@ -1,7 +1,7 @@
 """DVC stage `prepare`: raw sources -> validated records, fixed-seed splits and a data report.
 
 Reads only the `prepare` section of configs/data.yaml. Writes
-  data/processed/{questions,answers,bank}.parquet   validated records (see data/schema.py)
+  data/processed/{questions,answers,bank}.parquet   validated records (see mockmentor/records.py)
   data/splits/{ua,uq,bank}.parquet                  split membership; later stages read only these
   data/report.json                                  counts, score histogram, grader agreement
   data/plots/score_histogram.png

@@ -24,13 +24,12 @@ from pydantic.dataclasses import dataclass
 from tqdm import tqdm
 
 from mockmentor.config import STRICT, load_section
-from mockmentor.coverage import KeyPointCoverage
-from mockmentor.interviewer import Interviewer, InterviewerFiles
+from mockmentor.interviewer.coverage import KeyPointCoverage
+from mockmentor.interviewer.decoding import Interviewer, InterviewerFiles
+from mockmentor.interviewer.lora import encode_examples, read_examples, target_loss
 from mockmentor.model_assets import resolve
-from mockmentor.training.interviewer_model import encode_examples, target_loss
-from mockmentor.training.train_interviewer import read_examples
 
-from .interviewer_metrics import agreement, turn_metrics
+from .interviewer_metrics import reply_agreement, turn_metrics
 
 GOALS = {"well_formed": 0.95, "gap_targeting": 0.80}
 
@@ -43,8 +42,6 @@ class EvaluateInterviewerConfig:
     metrics: Path = field(metadata={"help": "where interviewer.json is written (a DVC metric)"})
     samples: Path = field(metadata={"help": "side-by-side sample turns (markdown)"})
     plot: Path = field(metadata={"help": "bar chart of the turn measures"})
-    encoder: str = field(metadata={"help": "sentence encoder of the coverage rule"})
-    coverage_threshold: float = field(metadata={"help": "must equal build_dialogues.coverage_threshold"})
     on_topic_threshold: float = field(
         metadata={"help": "cosine to the topic's material that counts as on topic"}
     )
@@ -135,9 +132,10 @@ def main(config_path: Path = Path("configs/interviewer.yaml")) -> dict:
     examples = read_examples(config.dialogues_dir / "eval.jsonl")
     if config.max_examples:
         examples = examples[: config.max_examples]
-    coverage = KeyPointCoverage(resolve(config.encoder), config.coverage_threshold)
-    material = topic_material(config.processed_dir, coverage)
     tuned_files = InterviewerFiles.tuned(config.model_dir)
+    rule = tuned_files.coverage  # the rule the model's training turns were built with
+    coverage = KeyPointCoverage(resolve(rule.encoder), rule.threshold)
+    material = topic_material(config.processed_dir, coverage)
     base_files = InterviewerFiles.base(
         json.loads((config.model_dir / "interviewer.json").read_text())["base"]
     )
@@ -161,7 +159,7 @@ def main(config_path: Path = Path("configs/interviewer.yaml")) -> dict:
         report["seconds"][name] = round(seconds, 1)
         del interviewer
 
-    report["fast_path_agreement"] = agreement(replies["tuned"], replies["tuned_llama_cpp"])
+    report["fast_path_agreement"] = reply_agreement(replies["tuned"], replies["tuned_llama_cpp"])
     base, tuned = report["models"]["base"], report["models"]["tuned"]
     report["goals"] = {
         key: {"goal": goal, "met": tuned[key] is not None and tuned[key] >= goal}

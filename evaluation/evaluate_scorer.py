@@ -19,18 +19,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from pydantic.dataclasses import dataclass
+from scipy.stats import pearsonr
 from tqdm import tqdm
 
-from mockmentor.answer_scorer import AnswerScorer
 from mockmentor.config import STRICT, load_section
+from mockmentor.metrics import score_agreement
 from mockmentor.model_assets import resolve
-from mockmentor.training.scorer_data import load_pairs
-from mockmentor.training.scorer_model import ScorerRecipe
-from mockmentor.training.train_scorer import train_and_calibrate
+from mockmentor.scorer.fitting import ScorerRecipe, train_and_calibrate
+from mockmentor.scorer.pairs import load_pairs
+from mockmentor.scorer.scorer import AnswerScorer
 
 from . import scorer_plots
 from .scorer_baselines import biencoder_similarity, isotonic_scores, tfidf_similarity
-from .scorer_metrics import agreement, per_question_pearson
 
 
 @dataclass(config=STRICT)
@@ -42,6 +42,17 @@ class EvaluateScorerConfig:
     metrics: Path = field(metadata={"help": "output metrics (a DVC metric)"})
     plots_dir: Path = field(metadata={"help": "output folder for plots"})
     retrain_unseen_questions: bool = field(metadata={"help": "run the UQ protocol (retrains per fold)"})
+
+
+def per_question_pearson(frame: pd.DataFrame, column: str) -> pd.Series:
+    """Pearson r within each question (NaN where a question's human scores are all equal)."""
+
+    def within(group: pd.DataFrame) -> float:
+        if group["score"].nunique() < 2 or group[column].nunique() < 2:
+            return float("nan")
+        return float(pearsonr(group["score"], group[column])[0])
+
+    return frame.groupby("question_id")[["score", column]].apply(within)
 
 
 def learned_key(architecture: str) -> str:
@@ -69,11 +80,11 @@ def summarise(frame: pd.DataFrame, methods: list[str], learned: str) -> dict[str
     result = {}
     for method in methods:
         interval = (frame["low"], frame["high"]) if method == learned else (None, None)
-        metrics = agreement(human, frame[method].to_numpy(), *interval)
+        metrics = score_agreement(human, frame[method].to_numpy(), *interval)
         metrics["per_question_pearson"] = round(float(per_question_pearson(frame, method).mean()), 4)
         result[method] = metrics
     # The human reference: grader 1 against grader 2 on the very same rows.
-    metrics = agreement(frame["grader1"].to_numpy(), frame["grader2"].to_numpy())
+    metrics = score_agreement(frame["grader1"].to_numpy(), frame["grader2"].to_numpy())
     metrics["per_question_pearson"] = round(
         float(per_question_pearson(frame.assign(score=frame["grader1"]), "grader2").mean()), 4
     )

@@ -1,6 +1,6 @@
 """Turn-level measures of an interviewer's replies on held-out prompts.
 
-well_formed        the reply parses as a turn of its kind (interviewer_turn.parse_turn)
+well_formed        the reply parses as a turn of its kind (mockmentor.interviewer.turn.parse_turn)
 gap_targeting      feedback turns on answers that missed a point: the question covers one
                    of the missed points, by the same coverage rule the dialogue data uses
 on_topic           the question's best cosine similarity to its topic's bank material
@@ -17,8 +17,8 @@ import re
 
 import numpy as np
 
-from mockmentor.coverage import KeyPointCoverage
-from mockmentor.interviewer_turn import TurnFormatError, invented_numbers, parse_turn
+from mockmentor.interviewer.coverage import KeyPointCoverage
+from mockmentor.interviewer.turn import TurnFormatError, invented_numbers, parse_turn
 
 _QUESTION = re.compile(r"[^.!?]*\?")
 
@@ -85,7 +85,7 @@ def _plain(text: str) -> str:
     return " ".join(text.lower().rstrip(" .?").split())
 
 
-def agreement(reference: list[str], fast: list[str]) -> dict[str, float]:
+def reply_agreement(reference: list[str], fast: list[str]) -> dict[str, float]:
     """How often two decoders of the same model write the same reply (greedy: they should)."""
     same = [a == b for a, b in zip(reference, fast, strict=True)]
     prefix = [

@@ -7,18 +7,12 @@ with another config. Errors a user can fix are printed as one line, never a trac
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-os.environ.setdefault("BENTOML_DO_NOT_TRACK", "true")
-os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 app = typer.Typer(
     help="MockMentor: AI mock interviews, trained and served from this repository.",
@@ -34,9 +28,9 @@ ConfigOption = Annotated[
 def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     """Turn the project's expected errors into a one-line message and exit code 2."""
     from mockmentor.config import ConfigError
-    from mockmentor.data.schema import RecordError
     from mockmentor.model_assets import ModelAssetError
-    from mockmentor.serving.store import DatabaseUnavailable
+    from mockmentor.records import RecordError
+    from mockmentor.store.interviews import DatabaseUnavailable
 
     @wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -133,7 +127,6 @@ def evaluate_interviewer(config: ConfigOption = Path("configs/interviewer.yaml")
 def score(
     answer: Annotated[str, typer.Option(help="the candidate's answer")],
     reference: Annotated[str, typer.Option(help="the answer a grader expects")],
-    question: Annotated[str, typer.Option(help="the question asked")] = "",
     model_dir: Annotated[
         Path | None, typer.Option(help="a scorer folder; default: the registry's champion")
     ] = None,
@@ -141,11 +134,11 @@ def score(
     """Score one answer with the champion scorer: prints {score, low, high} as JSON."""
     from pydantic import ValidationError
 
-    from mockmentor.answer_scorer import AnswerScorer
+    from mockmentor.scorer.scorer import AnswerScorer
 
     scorer = AnswerScorer(model_dir) if model_dir else AnswerScorer.champion()[0]
     try:
-        [result] = scorer.score([{"question": question, "reference": reference, "answer": answer}])
+        [result] = scorer.score([{"reference": reference, "answer": answer}])
     except ValidationError as err:
         problem = err.errors()[0]
         typer.secho(f"error: {problem['loc'][0]}: {problem['msg']}", fg=typer.colors.RED, err=True)
@@ -165,7 +158,7 @@ def serve(
 
     from mockmentor import REPO_ROOT
     from mockmentor.serving.config import load_serve_config
-    from mockmentor.serving.models import preflight
+    from mockmentor.serving.model_loading import preflight
 
     verdict = preflight(load_serve_config())
     if verdict is not None:
@@ -176,7 +169,7 @@ def serve(
 
 
 def _echo_verdict(verdict: Any) -> None:
-    from mockmentor.backend_preflight import fallback_message
+    from mockmentor.interviewer.preflight import fallback_message
 
     typer.secho(verdict.summary, fg=typer.colors.GREEN if verdict.ok else typer.colors.RED)
     if not verdict.ok:
@@ -191,8 +184,8 @@ def models(
 ) -> None:
     """Assemble, convert and verify every configured model, list its status, and prove the
     interviewer's native decoding backend (llama.cpp) on this machine."""
-    from mockmentor.backend_preflight import check as preflight
-    from mockmentor.interviewer import MAX_NEW_TOKENS, N_CTX
+    from mockmentor.interviewer.decoding import MAX_NEW_TOKENS, N_CTX
+    from mockmentor.interviewer.preflight import check as preflight
     from mockmentor.model_assets import check, load_specs
 
     failed = False
@@ -208,7 +201,7 @@ def models(
         raise typer.Exit(1)
     # Prove llama.cpp on every interviewer GGUF this machine has: the packaged base and, once the
     # pipeline has registered one, the served model. A native crash here is a verdict, not a crash.
-    from mockmentor.interviewer import InterviewerFiles
+    from mockmentor.interviewer.decoding import InterviewerFiles
 
     ggufs = {
         name: InterviewerFiles.base(name).gguf
@@ -226,7 +219,7 @@ def models(
 def _served_interviewer_gguf() -> Path | None:
     """The GGUF `mockmentor serve` would load, if the pipeline has produced it yet."""
     from mockmentor.serving.config import load_serve_config
-    from mockmentor.serving.models import interviewer_files
+    from mockmentor.serving.model_loading import interviewer_files
 
     config = load_serve_config()
     if config.interviewer_backend != "llama.cpp" or config.interviewer.startswith("base:"):

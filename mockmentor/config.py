@@ -3,7 +3,9 @@
 Each pipeline stage declares a dataclass for its own section (fields carry `help`
 metadata; cross-field checks live in `__post_init__`) and reads it with `load_section`.
 Unknown keys and wrong types are errors that name the file, the section and the field,
-so a typo in a recipe never silently falls back to a default.
+so a typo in a recipe never silently falls back to a default. A recipe may start with
+`extends: <another file>` and then hold only what differs: its sections are laid over that
+file's, key by key (configs/bento/serving.yaml overlays configs/serving.yaml).
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ class ConfigError(ValueError):
     """A configuration file that cannot be used; the message says where and why."""
 
 
-def read_yaml(path: Path) -> dict[str, Any]:
+def read_yaml(path: Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
+    if path.resolve() in _chain:
+        raise ConfigError(f"{path}: 'extends' loops back to a file that extends it")
     try:
         content = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -35,7 +39,18 @@ def read_yaml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{where}: not valid YAML ({getattr(err, 'problem', err)})") from None
     if not isinstance(content, dict):
         raise ConfigError(f"{path}: expected a mapping of sections at the top level")
-    return content
+    parent = content.pop("extends", None)
+    if parent is None:
+        return content
+    if not isinstance(parent, str):
+        raise ConfigError(f"{path}: 'extends' must name a YAML file (relative to this one)")
+    base = read_yaml(path.parent / parent, (*_chain, path.resolve()))
+    return {
+        name: base[name] | content[name]
+        if isinstance(base.get(name), dict) and isinstance(content.get(name), dict)
+        else content.get(name, base.get(name))
+        for name in base | content
+    }
 
 
 def load_section(path: Path | str, section: str, cls: type[T], **overrides: Any) -> T:

@@ -21,9 +21,9 @@ from typing import Literal
 from pydantic import TypeAdapter, ValidationError
 from pydantic.dataclasses import dataclass as config_dataclass
 
-from . import REPO_ROOT
-from .config import STRICT, ConfigError, read_yaml
-from .settings import get_settings
+from mockmentor import REPO_ROOT
+from mockmentor.config import STRICT, ConfigError, read_yaml
+from mockmentor.settings import get_settings
 
 MODELS_CONFIG = REPO_ROOT / "configs" / "models.yaml"
 SHA256_LENGTH = 64

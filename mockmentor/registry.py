@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .model_assets import ModelAssetError, is_disk_full, sha256_of
-from .settings import get_settings
-from .tracking import configure_mlflow
+from mockmentor.model_assets import ModelAssetError, is_disk_full, sha256_of
+from mockmentor.settings import get_settings
+from mockmentor.tracking import configure_mlflow
 
 CHAMPION = "champion"
 FILES_TAG = "files_sha256"

@@ -13,7 +13,7 @@ from platformdirs import user_cache_dir
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from . import REPO_ROOT
+from mockmentor import REPO_ROOT
 
 
 class Settings(BaseSettings):

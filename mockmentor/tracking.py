@@ -6,15 +6,14 @@ produced it, so a number in the MLflow UI can be traced back to the code and dat
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from . import REPO_ROOT
-from .settings import get_settings
+from mockmentor import REPO_ROOT
+from mockmentor.settings import get_settings
 
 EXPERIMENT = "mockmentor"
 
@@ -54,7 +53,6 @@ def configure_mlflow() -> None:
     import mlflow
 
     settings = get_settings()
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
     if mlflow.get_experiment_by_name(EXPERIMENT) is None:
         # A tracking server (http) decides where artifacts go; a database store (SQLite,

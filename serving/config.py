@@ -24,16 +24,12 @@ class ServeConfig:
     prefill_next_prompt: bool = field(
         metadata={"help": "llama.cpp: prefill the next turn's prompt start while the candidate answers"}
     )
-    encoder: str = field(metadata={"help": "sentence encoder for key-point coverage (models.yaml name)"})
     speech_model: str = field(metadata={"help": "faster-whisper model (models.yaml name)"})
     speech_beam_size: int = field(metadata={"help": "1 = greedy decoding (fastest)"})
     tts_engine: str = field(metadata={"help": "text-to-speech engine; 'piper'"})
     voice: str = field(metadata={"help": "voice model (models.yaml name)"})
     threads: int = field(metadata={"help": "CPU threads per model"})
     max_new_tokens: int = field(metadata={"help": "longest interviewer reply, in tokens"})
-    coverage_threshold: float = field(metadata={"help": "key-point similarity threshold (as in training)"})
-    full_marks: float = field(metadata={"help": "score at which every key point counts as covered"})
-    wrong: float = field(metadata={"help": "score at which no key point counts as covered"})
     questions_per_session: int = field(metadata={"help": "planned main questions per interview"})
     probes_per_question: int = field(metadata={"help": "follow-up questions on missed points per question"})
     max_audio_bytes: int = field(metadata={"help": "largest accepted upload"})
@@ -53,8 +49,6 @@ class ServeConfig:
     def __post_init__(self) -> None:
         if self.interviewer_backend not in ("llama.cpp", "transformers"):
             raise ValueError("interviewer_backend must be 'llama.cpp' or 'transformers'")
-        if not self.wrong < self.full_marks:
-            raise ValueError("wrong must be below full_marks")
         if self.max_audio_bytes <= 0 or self.max_audio_seconds <= self.min_audio_seconds:
             raise ValueError("audio limits must be positive and max_audio_seconds above min_audio_seconds")
         if self.tts_engine != "piper":

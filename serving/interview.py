@@ -1,21 +1,17 @@
-"""One interview, turn by turn: the hot path from an uploaded answer to the next spoken question.
+"""One interview, turn by turn: the hot path from an answer to the next spoken question.
 
-  decode -> speech to text (VAD, word timestamps) -> delivery analytics
-         -> scorer (score + interval) -> key-point coverage (covered / missed)
-         -> interviewer LLM, streamed sentence by sentence -> text to speech per sentence
-         -> one database transaction: the turn with everything about it
+A turn is a short run of named steps, each timed:
 
-`answer` validates everything that can be refused (session, token, audio, text) before it
-returns, so the HTTP layer can answer 4xx; it then returns an iterator of events that the
-streaming endpoint forwards as they happen. Nothing is written until the last event: a
-turn that fails half way leaves no row.
+  check      session, token, text or audio limits (refusals become 4xx before anything streams)
+  transcribe decode the upload, speech to text, delivery analytics       -> event `transcript`
+  score      scorer (score + interval), key-point coverage               -> event `score`
+  decide     probe the first missed point, or move to the next planned question
+  reply      the interviewer's words, streamed and held to the turn contract (guard.py)
+  speak      text to speech per sentence, as each is complete          -> events `sentence`
+  store      one database transaction: the turn with everything about it -> event `turn`
 
-The plan decides what is asked, the model words it. The coverage rule picks a probe on the
-first missed point (at most `probes_per_question` per question) or the next planned
-question; the interviewer was trained on exactly those two cases. When the plan moves on
-after a probe, or at the end, the model's feedback sentences are kept and the service
-supplies the question ("model+plan"). A reply that breaks the turn contract is replaced by
-the training templates ("template"), so a candidate never hears a malformed turn.
+Nothing is written until the last step, so a turn that fails half way leaves no row. The
+plan decides what is asked, the model words it (see mockmentor/interviewer/guard.py).
 """
 
 from __future__ import annotations
@@ -23,22 +19,20 @@ from __future__ import annotations
 import base64
 import logging
 import random
-import re
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 
-from mockmentor.coverage import score_guard
-from mockmentor.data.dialogue_targets import COMPLETE, OPENER_LEADS, feedback_target, lower_first
-from mockmentor.interviewer_turn import (
-    MAX_WORDS,
-    ROLE_LEAK,
+from mockmentor.interviewer.guard import guarded_feedback, sentence_stream
+from mockmentor.interviewer.templates import OPENER_LEADS
+from mockmentor.interviewer.turn import (
     AnswerFacts,
     TurnFormatError,
     feedback_messages,
@@ -46,28 +40,27 @@ from mockmentor.interviewer_turn import (
     parse_turn,
     topic_label,
 )
+from mockmentor.speech.delivery import delivery
+from mockmentor.store.interviews import AccessDenied, DatabaseUnavailable, Store, Turn
 
 from . import schemas
 from .audio_input import decode_answer
 from .config import ServeConfig
-from .delivery import delivery
-from .models import LoadedModels
+from .model_loading import LoadedModels
 from .question_bank import BankQuestion, PlanError
 from .refusal import RequestRefused
-from .store import AccessDenied, DatabaseUnavailable, Store, Turn
 
-CLOSING = "That was the last question; your report is ready."
 DATABASE_DOWN = (
     "The interview database is unavailable right now, so this answer was not saved. "
     "Send it again in a few seconds."
 )
 logger = logging.getLogger("mockmentor.serving")
-_BOUNDARY = re.compile(r"(?<=[.!?])\s+")
+Event = tuple[str, BaseModel]  # (event name, payload): what the streaming endpoint forwards
 
 
-@dataclass(frozen=True)
+@dataclass
 class Pending:
-    """An answer that passed every check, ready to be scored and answered."""
+    """An answer that passed every check, and what the turn learns about it step by step."""
 
     session_id: str
     token: str
@@ -77,79 +70,25 @@ class Pending:
     probes_so_far: int
     next_planned: BankQuestion | None
     transcript: str
-    source: str
+    source: str  # audio | text
     words: list[Any] | None
     audio: bytes | None
     started: float
-    timings: dict[str, float]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the interviewer asks after this answer: a probe, the next question, or nothing."""
+
+    probe: bool
+    next_question: BankQuestion | None  # the planned question asked next (None when probing)
+    asked_next: str | None  # the closing question as spoken (filled in after the reply)
+    next_id: str | None
 
 
 def _ms(since: float) -> float:
     return round((time.perf_counter() - since) * 1000, 1)
-
-
-def sentence_stream(pieces: Iterator[str]) -> Iterator[str]:
-    """Complete sentences out of a token stream, each as soon as its end is seen."""
-    buffer = ""
-    for piece in pieces:
-        buffer += piece
-        *done, buffer = _BOUNDARY.split(buffer)
-        yield from (s.strip() for s in done if s.strip())
-    if buffer.strip():
-        yield buffer.strip()
-
-
-def guarded_feedback(
-    model_sentences: Iterator[str], facts: AnswerFacts, probe: bool, next_text: str | None, seed: int
-) -> Iterator[tuple[str, str]]:
-    """(sentence, source) pairs of one feedback turn, each yielded as soon as it is ready.
-
-    Feedback sentences come from the model while they keep to the contract (no speaker tags,
-    at most two, within MAX_WORDS); its question is kept only when the plan is to probe and it
-    quotes the missed point exactly.
-    Whatever the model did not deliver is completed from the plan and the templates.
-    """
-    lead, words, source = 0, 0, "model"
-    for sentence in model_sentences:
-        words += len(sentence.split())
-        if ROLE_LEAK.search(sentence) or words > MAX_WORDS:
-            break
-        if sentence.endswith("?"):
-            if lead and probe and sentence.count("?") == 1 and quotes_point(sentence, facts.missed[0]):
-                yield sentence, source
-                return
-            break  # no feedback before it, the plan moves on, or the point is misquoted
-        if lead == 2:
-            break  # a third feedback sentence: the model is rambling
-        lead += 1
-        yield sentence, source
-    target = feedback_target(facts, random.Random(seed), score_rate=0.0)
-    if lead == 0:
-        source = "template"
-        yield (parse_turn(target, "feedback").lead[0] if target else complete_lead(facts)), source
-    elif source == "model":
-        source = "model+plan"
-    if probe and facts.missed and target:
-        yield parse_turn(target, "feedback").question, source
-    elif next_text:
-        yield f"Next question: {next_text}", source
-    else:
-        yield CLOSING, source
-
-
-def quotes_point(question: str, point: str) -> bool:
-    """Whether a probe ends by quoting the missed point word for word, as it was trained to.
-
-    The model sometimes drifts at the end of a long point ("... last-in-first-out) by the end
-    of the day?"); a probe that does not quote the point exactly is asked from the template.
-    """
-    quoted = lower_first(point).lower()
-    return question.lower().rstrip("?").rstrip().endswith(quoted) and len(question.split()) >= 3
-
-
-def complete_lead(facts: AnswerFacts) -> str:
-    point = facts.covered[0] if facts.covered else None
-    return COMPLETE[0].format(point=lower_first(point)) if point else COMPLETE[2]
 
 
 class InterviewEngine:
@@ -196,26 +135,7 @@ class InterviewEngine:
         job_description: str | None,
         candidate_token: str | None,
     ) -> schemas.SessionStarted:
-        if job_description and len(job_description) > self.config.max_job_description_chars:
-            raise RequestRefused(
-                HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                f"job_description is {len(job_description)} characters; the limit is "
-                f"{self.config.max_job_description_chars}",
-            )
-        job_vector = None
-        if job_description and job_description.strip():
-            job_vector = self.models.coverage.embed([job_description.strip()])[0]
-        try:
-            plan = self.bank.plan(
-                role,
-                topic or None,
-                difficulty,
-                self.config.questions_per_session,
-                seed=random.SystemRandom().randrange(2**32),
-                job_vector=job_vector,
-            )
-        except PlanError as err:
-            raise RequestRefused(HTTPStatus.UNPROCESSABLE_ENTITY, str(err)) from None
+        plan = self._plan(role, topic, difficulty, job_description)
         first = self.bank.questions[plan[0]]
         started = time.perf_counter()
         sentences, source = self._opener(first)
@@ -251,6 +171,29 @@ class InterviewEngine:
             speech=speech,
         )
 
+    def _plan(self, role: str, topic: str | None, difficulty: str, job_description: str | None) -> list[str]:
+        """The session's question ids: ranked by the job description when one is given."""
+        if job_description and len(job_description) > self.config.max_job_description_chars:
+            raise RequestRefused(
+                HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                f"job_description is {len(job_description)} characters; the limit is "
+                f"{self.config.max_job_description_chars}",
+            )
+        job_vector = None
+        if job_description and job_description.strip():
+            job_vector = self.models.coverage.embed([job_description.strip()])[0]
+        try:
+            return self.bank.plan(
+                role,
+                topic or None,
+                difficulty,
+                self.config.questions_per_session,
+                seed=random.SystemRandom().randrange(2**32),
+                job_vector=job_vector,
+            )
+        except PlanError as err:
+            raise RequestRefused(HTTPStatus.UNPROCESSABLE_ENTITY, str(err)) from None
+
     def _state(self, session_id: str, token: str) -> tuple[Any, Turn]:
         try:
             session = self.store.session(session_id, token)
@@ -260,7 +203,7 @@ class InterviewEngine:
 
     def answer(
         self, session_id: str, token: str, *, audio: bytes | None = None, text: str | None = None
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Iterator[Event]:
         """Check and transcribe the answer now (raising RequestRefused), then stream the turn."""
         started = time.perf_counter()
         if (audio is None) == (text is None):
@@ -275,7 +218,7 @@ class InterviewEngine:
                 )
             self._busy.add(session_id)
         try:
-            pending = self._transcribe(session, last, token, audio, text, started)
+            pending = self._pending(session, last, token, audio, text, started)
         except BaseException:
             self._release(session_id)
             raise
@@ -285,33 +228,37 @@ class InterviewEngine:
         with self._busy_lock:
             self._busy.discard(session_id)
 
-    def _transcribe(
+    # ---- check and transcribe (before anything streams) ------------------------------------
+    def _checked_text(self, text: str) -> str:
+        transcript = " ".join(text.split())
+        if not transcript:
+            raise RequestRefused(HTTPStatus.UNPROCESSABLE_ENTITY, "the answer text is empty")
+        if len(transcript) > self.config.max_answer_chars:
+            raise RequestRefused(
+                HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                f"the answer is {len(transcript)} characters; the limit is {self.config.max_answer_chars}",
+            )
+        return transcript
+
+    def _transcribed(self, audio: bytes, timings: dict[str, float]) -> tuple[str, list[Any]]:
+        step = time.perf_counter()
+        samples = decode_answer(audio, self.config.audio_limits)  # raises AudioRejected
+        timings["decode"] = _ms(step)
+        step = time.perf_counter()
+        heard = self.models.speech.transcribe(samples)
+        timings["speech_to_text"] = _ms(step)
+        if not heard.text.strip():
+            raise RequestRefused(HTTPStatus.UNPROCESSABLE_ENTITY, "no speech was recognised in the recording")
+        return heard.text, heard.words
+
+    def _pending(
         self, session: Any, last: Turn, token: str, audio: bytes | None, text: str | None, started: float
     ) -> Pending:
         timings: dict[str, float] = {}
-        words = None
         if text is not None:
-            transcript = " ".join(text.split())
-            if not transcript:
-                raise RequestRefused(HTTPStatus.UNPROCESSABLE_ENTITY, "the answer text is empty")
-            if len(transcript) > self.config.max_answer_chars:
-                raise RequestRefused(
-                    HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                    f"the answer is {len(transcript)} characters; "
-                    f"the limit is {self.config.max_answer_chars}",
-                )
+            transcript, words = self._checked_text(text), None
         else:
-            step = time.perf_counter()
-            samples = decode_answer(audio or b"", self.config.audio_limits)  # raises AudioRejected
-            timings["decode"] = _ms(step)
-            step = time.perf_counter()
-            heard = self.models.speech.transcribe(samples)
-            timings["speech_to_text"] = _ms(step)
-            transcript, words = heard.text, heard.words
-            if not transcript.strip():
-                raise RequestRefused(
-                    HTTPStatus.UNPROCESSABLE_ENTITY, "no speech was recognised in the recording"
-                )
+            transcript, words = self._transcribed(audio or b"", timings)
         question = self.bank.questions.get(last.next_question_id or "")
         if question is None:
             raise RequestRefused(
@@ -322,140 +269,149 @@ class InterviewEngine:
         index = plan.index(question.id) if question.id in plan else len(plan)
         following = self.bank.questions.get(plan[index + 1]) if index + 1 < len(plan) else None
         return Pending(
-            session.id,
-            token,
-            len(session.turns),
-            question,
-            last.next_question or question.spoken,
-            probes,
-            following,
-            transcript,
-            "text" if text is not None else "audio",
-            words,
-            audio,
-            started,
-            timings,
+            session_id=session.id,
+            token=token,
+            position=len(session.turns),
+            question=question,
+            asked=last.next_question or question.spoken,
+            probes_so_far=probes,
+            next_planned=following,
+            transcript=transcript,
+            source="text" if text is not None else "audio",
+            words=words,
+            audio=audio,
+            started=started,
+            timings=timings,
         )
 
-    def _turn_events(self, p: Pending) -> Iterator[dict[str, Any]]:
+    # ---- the turn ----------------------------------------------------------------------------
+    def _turn_events(self, p: Pending) -> Iterator[Event]:
         try:
             yield from self._run_turn(p)
         finally:
             self._release(p.session_id)
 
-    def _run_turn(self, p: Pending) -> Iterator[dict[str, Any]]:
-        config, timings = self.config, p.timings
-        analytics = delivery(p.transcript, p.words, config.fillers, config.pause_seconds)
-        yield {"event": "transcript", "transcript": p.transcript, "delivery": analytics.model_dump()}
-
-        step = time.perf_counter()
-        [scored] = self.models.scorer.score(
-            [{"question": p.question.text, "reference": p.question.reference, "answer": p.transcript}]
-        )
-        [flags] = self.models.coverage.covered([p.transcript], [p.question.key_points])
-        flags = score_guard(flags, scored.score, config.full_marks, config.wrong)
-        covered = [k for k, c in zip(p.question.key_points, flags, strict=True) if c]
-        missed = [k for k, c in zip(p.question.key_points, flags, strict=True) if not c]
-        score = schemas.Score(
-            score=scored.score, low=scored.low, high=scored.high, covered=covered, missed=missed
-        )
-        timings["score"] = _ms(step)
-        yield {"event": "score", **score.model_dump()}
-
-        probe = bool(missed) and p.probes_so_far < config.probes_per_question
-        next_question = None if probe else p.next_planned
-        facts = AnswerFacts(
-            topic=p.question.topic,
-            question=p.asked,
-            answer=p.transcript,
-            score=scored.score,
-            score_low=scored.low,
-            score_high=scored.high,
-            covered=covered,
-            missed=missed,
-            next_question=p.next_planned.text if p.next_planned else None,
-        )
-        step = time.perf_counter()
-        reply: list[str] = []
-        speech: list[schemas.Spoken] = []
-        sources = set()
+    def _run_turn(self, p: Pending) -> Iterator[Event]:
+        analytics = delivery(p.transcript, p.words, self.config.fillers, self.config.pause_seconds)
+        yield "transcript", schemas.Transcribed(transcript=p.transcript, delivery=analytics)
+        score = self._score(p)
+        yield "score", score
+        decision = self._decide(p, score)
+        facts = self._facts(p, score)
         prompt = feedback_messages(facts)
-        model_sentences = sentence_stream(self.models.interviewer.stream(prompt))
-        next_text = next_question.spoken if next_question else None
-        for sentence, source in guarded_feedback(model_sentences, facts, probe, next_text, seed=p.position):
-            if not reply:
-                timings["interviewer_first_sentence"] = _ms(step)
+        reply, sources, speech = [], set(), []
+        step = time.perf_counter()
+        for sentence, source in self._reply(p, prompt, facts, decision):
             reply.append(sentence)
             sources.add(source)
-            tts = time.perf_counter()
-            spoken = self.spoken(sentence)
-            if len(speech) == 0:
-                timings["tts_first_sentence"] = _ms(tts)
-                timings["first_audio"] = _ms(p.started)
-            speech.append(spoken)
-            yield {"event": "sentence", **spoken.model_dump()}
-        timings["reply_total"] = _ms(step)
-        reply_source = (
-            "template" if "template" in sources else ("model+plan" if "model+plan" in sources else "model")
-        )
-        asked_next = reply[-1] if probe else (next_question.spoken if next_question else None)
-        next_id = p.question.id if probe else (next_question.id if next_question else None)
-        timings["total"] = _ms(p.started)
-        audio_path = self._keep_audio(p) if p.audio is not None and config.keep_audio else None
-        try:
-            turn = self.store.add_turn(
-                p.session_id,
-                p.token,
-                position=p.position,
-                kind="feedback",
-                topic=p.question.topic,
-                question_id=p.question.id,
-                question=p.asked,
-                answer_source=p.source,
-                transcript=p.transcript,
-                analytics=analytics.model_dump(),
-                score=scored.score,
-                score_low=scored.low,
-                score_high=scored.high,
-                covered=covered,
-                missed=missed,
-                reply=" ".join(reply),
-                reply_source=reply_source,
-                next_question_id=next_id,
-                next_question=asked_next,
-                prompt=prompt,
-                model_versions=self.models.versions,
-                timings_ms=timings,
-                audio_path=audio_path,
-            )
-        except (IntegrityError, DatabaseUnavailable) as err:
-            if audio_path:
-                Path(audio_path).unlink(missing_ok=True)
-            if isinstance(err, IntegrityError):
-                yield {"event": "error", "status": 409, "message": "this question was answered concurrently"}
-            else:
-                logger.error("%s", err)
-                yield {"event": "error", "status": 503, "message": DATABASE_DOWN}
-            return
-        self._prefill(
-            p.question.topic if probe else (next_question.topic if next_question else ""), asked_next
-        )
+            speech.append(self._speak(p, sentence, first=len(speech) == 0, since=step))
+            yield "sentence", speech[-1]
+        p.timings["reply_total"] = _ms(step)
+        if decision.probe:
+            decision = Decision(True, None, reply[-1], p.question.id)
+        p.timings["total"] = _ms(p.started)
         result = schemas.TurnResult(
-            turn_id=turn.id,
+            turn_id="",  # given by the store
             position=p.position,
             question=p.asked,
             transcript=p.transcript,
             delivery=analytics,
             score=score,
             reply=" ".join(reply),
-            reply_source=reply_source,
+            reply_source=next((s for s in ("template", "model+plan") if s in sources), "model"),
             speech=speech,
-            next_question=asked_next,
-            follow_up=probe,
-            finished=next_id is None,
-            timings_ms=timings,
+            next_question=decision.asked_next,
+            follow_up=decision.probe,
+            finished=decision.next_id is None,
+            timings_ms=p.timings,
         )
-        yield {"event": "turn", **result.model_dump(exclude={"speech"})}
+        yield from self._store(p, result, prompt, decision)
+
+    def _score(self, p: Pending) -> schemas.Score:
+        step = time.perf_counter()
+        points = p.question.key_points
+        [scored] = self.models.scorer.score([{"reference": p.question.reference, "answer": p.transcript}])
+        [flags] = self.models.coverage.covered([p.transcript], [points])
+        flags = self.models.coverage_rule.guard(flags, scored.score)
+        p.timings["score"] = _ms(step)
+        return schemas.Score(
+            score=scored.score,
+            low=scored.low,
+            high=scored.high,
+            covered=[k for k, c in zip(points, flags, strict=True) if c],
+            missed=[k for k, c in zip(points, flags, strict=True) if not c],
+        )
+
+    def _decide(self, p: Pending, score: schemas.Score) -> Decision:
+        """Probe the first missed point (at most probes_per_question times), else move on."""
+        if score.missed and p.probes_so_far < self.config.probes_per_question:
+            return Decision(True, None, None, p.question.id)
+        following = p.next_planned
+        if following is None:
+            return Decision(False, None, None, None)  # the interview ends with this turn
+        return Decision(False, following, following.spoken, following.id)
+
+    def _facts(self, p: Pending, score: schemas.Score) -> AnswerFacts:
+        return AnswerFacts(
+            topic=p.question.topic,
+            question=p.asked,
+            answer=p.transcript,
+            score=score.score,
+            score_low=score.low,
+            score_high=score.high,
+            covered=score.covered,
+            missed=score.missed,
+            next_question=p.next_planned.text if p.next_planned else None,
+        )
+
+    def _reply(
+        self, p: Pending, prompt: list[dict[str, str]], facts: AnswerFacts, decision: Decision
+    ) -> Iterator[tuple[str, str]]:
+        """(sentence, source) pairs: the model's streamed words under the guard."""
+        model_sentences = sentence_stream(self.models.interviewer.stream(prompt))
+        next_text = decision.next_question.spoken if decision.next_question else None
+        yield from guarded_feedback(model_sentences, facts, decision.probe, next_text, seed=p.position)
+
+    def _speak(self, p: Pending, sentence: str, first: bool, since: float) -> schemas.Spoken:
+        if first:
+            p.timings["interviewer_first_sentence"] = _ms(since)
+        step = time.perf_counter()
+        spoken = self.spoken(sentence)
+        if first:
+            p.timings["tts_first_sentence"] = _ms(step)
+            p.timings["first_audio"] = _ms(p.started)
+        return spoken
+
+    def _store(
+        self, p: Pending, result: schemas.TurnResult, prompt: list[dict[str, str]], decision: Decision
+    ) -> Iterator[Event]:
+        """The turn in one transaction, then the `turn` event (or an `error` event, nothing saved)."""
+        audio_path = self._keep_audio(p) if p.audio is not None and self.config.keep_audio else None
+        try:
+            turn = self.store.add_turn(
+                p.session_id,
+                p.token,
+                **turn_row(result, p, prompt, decision, self.models.versions, audio_path),
+            )
+        except (IntegrityError, DatabaseUnavailable) as err:
+            if audio_path:
+                Path(audio_path).unlink(missing_ok=True)
+            if isinstance(err, IntegrityError):
+                yield (
+                    "error",
+                    schemas.TurnError(status=409, message="this question was answered concurrently"),
+                )
+            else:
+                logger.error("%s", err)
+                yield "error", schemas.TurnError(status=503, message=DATABASE_DOWN)
+            return
+        topic = (
+            p.question.topic
+            if decision.probe
+            else (decision.next_question.topic if decision.next_question else "")
+        )
+        self._prefill(topic, decision.asked_next)
+        yield "turn", result.model_copy(update={"turn_id": turn.id})
 
     def _keep_audio(self, p: Pending) -> str:
         """The upload as received (only when keep_audio is on); the name is the turn's position."""
@@ -482,3 +438,37 @@ class InterviewEngine:
         return schemas.RatingSaved(
             turn_id=turn_id, rating=saved.rating, comment=saved.comment, candidate_score=saved.candidate_score
         )
+
+
+def turn_row(
+    result: schemas.TurnResult,
+    p: Pending,
+    prompt: list[dict[str, str]],
+    decision: Decision,
+    versions: dict[str, str],
+    audio_path: str | None,
+) -> dict[str, Any]:
+    """The database row of a turn: its API result plus what only the store keeps."""
+    return {
+        "position": result.position,
+        "kind": "feedback",
+        "topic": p.question.topic,
+        "question_id": p.question.id,
+        "question": result.question,
+        "answer_source": p.source,
+        "transcript": result.transcript,
+        "analytics": result.delivery.model_dump(),
+        "score": result.score.score,
+        "score_low": result.score.low,
+        "score_high": result.score.high,
+        "covered": result.score.covered,
+        "missed": result.score.missed,
+        "reply": result.reply,
+        "reply_source": result.reply_source,
+        "next_question_id": decision.next_id,
+        "next_question": result.next_question,
+        "prompt": prompt,
+        "model_versions": versions,
+        "timings_ms": result.timings_ms,
+        "audio_path": audio_path,
+    }

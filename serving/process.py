@@ -32,7 +32,7 @@ def start_service(
     extra_env: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
     """`bentoml serve` on 127.0.0.1:`port`; returns once /readyz answers (models loaded)."""
-    env = dict(os.environ, BENTOML_DO_NOT_TRACK="true") | (extra_env or {})
+    env = dict(os.environ) | (extra_env or {})  # the project's offline defaults are in os.environ
     if config is not None:
         env["MOCKMENTOR_SERVING_CONFIG"] = str(config)
     if database_url is not None:

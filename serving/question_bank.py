@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mockmentor.answer_scorer import MAX_ANSWER_CHARS
-from mockmentor.data.dialogue_targets import conversational
+from mockmentor.interviewer.templates import conversational
+from mockmentor.scorer.scorer import MAX_ANSWER_CHARS
 
 
 @dataclass(frozen=True)

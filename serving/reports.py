@@ -5,11 +5,11 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 
-from mockmentor.interviewer_turn import topic_label
+from mockmentor.interviewer.turn import topic_label
+from mockmentor.speech.delivery import Delivery
+from mockmentor.store.interviews import InterviewSession
 
 from . import schemas
-from .delivery import Delivery
-from .store import InterviewSession
 
 
 def session_report(session: InterviewSession) -> schemas.SessionReport:

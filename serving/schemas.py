@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from .delivery import Delivery
+from mockmentor.speech.delivery import Delivery
 
 Difficulty = Literal["easy", "medium", "hard"]
 
@@ -22,6 +22,16 @@ class Score(BaseModel):
     high: float = Field(ge=0, le=5, description="upper end of the interval")
     covered: list[str] = Field(description="key points of the reference the answer covered")
     missed: list[str] = Field(description="key points it missed")
+
+
+class Transcribed(BaseModel):
+    transcript: str
+    delivery: Delivery
+
+
+class TurnError(BaseModel):
+    status: int = Field(description="the HTTP status this failure would have had")
+    message: str
 
 
 class SessionStarted(BaseModel):

@@ -18,23 +18,23 @@ from typing import Annotated
 
 import bentoml
 from bentoml.exceptions import BentoMLException
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 with bentoml.importing():
     from fastapi import FastAPI
     from fastapi.staticfiles import StaticFiles
 
-    from mockmentor.interviewer_turn import TOPIC_LABELS
+    from mockmentor.interviewer.turn import TOPIC_LABELS
     from mockmentor.serving import reports, schemas
     from mockmentor.serving.admission import AdmissionControl
     from mockmentor.serving.config import load_serve_config
     from mockmentor.serving.interview import DATABASE_DOWN, InterviewEngine
-    from mockmentor.serving.models import load_models
+    from mockmentor.serving.model_loading import load_models
     from mockmentor.serving.refusal import RequestRefused
     from mockmentor.serving.request_guard import RequestGuard
-    from mockmentor.serving.store import AccessDenied, DatabaseUnavailable, Store
     from mockmentor.serving.unavailable import UnavailableResponses
     from mockmentor.settings import get_settings
+    from mockmentor.store.interviews import AccessDenied, DatabaseUnavailable, Store
 
 # Read once: the middlewares below need its limits before the class is instantiated.
 CONFIG = load_serve_config()
@@ -200,22 +200,22 @@ class MockMentor:
             events = self.engine.answer(session_id, token, **answer)
         except REFUSALS as err:
             raise refused(err) from None
-        return (f"event: {e['event']}\ndata: {json.dumps(e)}\n\n" for e in events)
+        return (server_sent(name, payload) for name, payload in events)
 
     def _whole_turn(self, session_id: str, token: str, **answer: bytes | str) -> schemas.TurnResult:
         try:
-            events = list(self.engine.answer(session_id, token, **answer))
+            _, final = list(self.engine.answer(session_id, token, **answer))[-1]
         except REFUSALS as err:
             raise refused(err) from None
-        final = events[-1]
-        if final["event"] == "error":
-            raise Refused(final["message"], error_code=HTTPStatus(final["status"]))
-        speech = [
-            schemas.Spoken(**{k: e[k] for k in ("text", "audio_wav_base64")})
-            for e in events
-            if e["event"] == "sentence"
-        ]
-        return schemas.TurnResult(**{k: v for k, v in final.items() if k != "event"}, speech=speech)
+        if isinstance(final, schemas.TurnError):
+            raise Refused(final.message, error_code=HTTPStatus(final.status))
+        return final
+
+
+def server_sent(name: str, payload: BaseModel) -> str:
+    """One SSE event; the `turn` event leaves out the speech its `sentence` events carried."""
+    data = payload.model_dump(exclude={"speech"} if name == "turn" else None)
+    return f"event: {name}\ndata: {json.dumps({'event': name, **data})}\n\n"
 
 
 MockMentor.add_asgi_middleware(RequestGuard, max_body_bytes=CONFIG.max_audio_bytes)

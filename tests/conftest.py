@@ -17,7 +17,7 @@ import shutil
 import sys
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -31,9 +31,6 @@ from mockmentor.serving.process import free_port, start_service, stop_service
 _MLFLOW_DIR = Path(tempfile.mkdtemp(prefix="mockmentor-test-mlflow-"))
 os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{_MLFLOW_DIR / 'mlflow.db'}"
 os.environ["MOCKMENTOR_MLFLOW_ARTIFACT_ROOT"] = str(_MLFLOW_DIR / "artifacts")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-os.environ.setdefault("BENTOML_DO_NOT_TRACK", "true")
 # Tests never touch the user's interview database.
 os.environ["MOCKMENTOR_DATABASE_URL"] = f"sqlite:///{_MLFLOW_DIR / 'interviews.db'}"
 POSTGRES_URL = os.environ.get(
@@ -52,6 +49,21 @@ MAX_AUDIO_SECONDS = 30
 @pytest.fixture(scope="session")
 def repo() -> Path:
     return REPO
+
+
+@pytest.fixture()
+def settings_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
+    """Set deployment variables (MOCKMENTOR_*, MLFLOW_*) for one test: the project's cached
+    settings are read again now and after the test, so nothing leaks into the next one."""
+    from mockmentor.settings import get_settings
+
+    def use(**variables: str) -> None:
+        for name, value in variables.items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+
+    yield use
+    get_settings.cache_clear()
 
 
 @pytest.fixture()

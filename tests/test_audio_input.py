@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import io
 from http import HTTPStatus
 
-import av
 import numpy as np
 import pytest
 from conftest import SPEECH
+from harness import encoded
 
 from mockmentor.serving.audio_input import SAMPLE_RATE, AudioLimits, AudioRejected, decode_answer
 
@@ -19,21 +18,7 @@ CLIP = SPEECH / "LJ001-0001.wav"
 def encode(container: str, codec: str) -> bytes:
     """The recorded clip re-encoded the way browsers and phones send it."""
     source = decode_answer(CLIP.read_bytes(), LIMITS)
-    rate = 48_000 if codec in ("libopus", "opus") else SAMPLE_RATE
-    buffer = io.BytesIO()
-    with av.open(buffer, "w", format=container) as out:
-        stream = out.add_stream(codec, rate=rate, layout="mono")
-        resampler = av.AudioResampler(format=stream.codec_context.format.name, layout="mono", rate=rate)
-        frame = av.AudioFrame.from_ndarray(
-            (source * 32767).astype(np.int16)[None, :], format="s16", layout="mono"
-        )
-        frame.sample_rate = SAMPLE_RATE
-        for resampled in resampler.resample(frame) + resampler.resample(None):
-            for packet in stream.encode(resampled):
-                out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
-    return buffer.getvalue()
+    return encoded(source, container, codec, 48_000 if codec in ("libopus", "opus") else SAMPLE_RATE)
 
 
 @pytest.mark.parametrize(

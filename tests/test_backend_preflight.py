@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 
-from mockmentor import llama_build
-from mockmentor.backend_preflight import check, cpu_flags, fallback_message
-from mockmentor.interviewer import MAX_NEW_TOKENS, N_CTX, Interviewer, InterviewerFiles
+from mockmentor.interviewer import llama_build
+from mockmentor.interviewer.decoding import MAX_NEW_TOKENS, N_CTX, Interviewer, InterviewerFiles
+from mockmentor.interviewer.preflight import check, cpu_flags, fallback_message
 
 LONGEST_PROMPT = N_CTX - MAX_NEW_TOKENS
 
@@ -123,11 +123,12 @@ def test_the_verdict_is_cached_per_build_and_model_file(
         handle.write(bytes([handle.read(1)[0] ^ 0xFF]))
     assert not verdict().cached and len(list(runs.iterdir())) == 2
     # another build of the native library: check again
-    monkeypatch.setattr("mockmentor.backend_preflight.native_build_id", lambda backend: "another-build")
+    monkeypatch.setattr("mockmentor.interviewer.preflight.native_build_id", lambda backend: "another-build")
     assert not verdict().cached and len(list(runs.iterdir())) == 3
     assert verdict().cached and len(list(runs.iterdir())) == 3
 
 
+@pytest.mark.slow  # loads and runs the transformers interviewer
 def test_the_interviewer_falls_back_to_transformers_when_llama_cpp_fails(
     fault_probe, caplog: pytest.LogCaptureFixture
 ) -> None:

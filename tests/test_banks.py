@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from mockmentor.data.banks import BANKS, load_bank_questions
-from mockmentor.data.schema import Question, RecordError
+from mockmentor.records import Question, RecordError
 
 RAW_DIR = Path(__file__).resolve().parents[1] / "data" / "raw" / "interview-banks"
 CODE = re.compile(r"```.*?```|`[^`\n]*`", re.DOTALL)

@@ -7,25 +7,33 @@ import os
 import shlex
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
+import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 
-def test_the_bento_config_differs_from_the_service_config_only_in_model_sources() -> None:
-    served = yaml.safe_load((REPO / "configs/serving.yaml").read_text())["serve"]
-    packed = yaml.safe_load((REPO / "configs/bento/serving.yaml").read_text())["serve"]
-    assert served.keys() == packed.keys()
+def test_the_bento_config_is_an_overlay_that_changes_only_the_model_sources() -> None:
+    """configs/bento/serving.yaml holds only what differs; the rest comes from configs/serving.yaml."""
+    from dataclasses import asdict
+
+    from mockmentor.serving.config import load_serve_config
+
+    overlay = yaml.safe_load((REPO / "configs/bento/serving.yaml").read_text())
+    assert overlay["extends"] == "../serving.yaml" and set(overlay["serve"]) == {"scorer", "interviewer"}
+    served = asdict(load_serve_config(REPO / "configs/serving.yaml"))
+    packed = asdict(load_serve_config(REPO / "configs/bento/serving.yaml"))
     assert {key for key in served if served[key] != packed[key]} == {"scorer", "interviewer"}
     assert not packed["scorer"].startswith("registry:") and not packed["interviewer"].startswith("registry:")
 
 
 def test_the_image_builds_llama_cpp_portably_before_the_service_proves_it() -> None:
     """The image's llama.cpp compiles on the build host for x86-64-v3, never -march=native or AMX."""
-    from mockmentor import llama_build
+    from mockmentor.interviewer import llama_build
 
     bentofile = yaml.safe_load((REPO / "bentofile.yaml").read_text())
     envs = {e["name"]: e["value"] for e in bentofile["envs"]}
@@ -34,6 +42,7 @@ def test_the_image_builds_llama_cpp_portably_before_the_service_proves_it() -> N
     assert "-DGGML_NATIVE=OFF" in value and "AMX_INT8=ON" not in value
 
 
+@pytest.mark.slow  # pip wheel + bentoml build
 def test_bentoml_build_makes_a_bento_from_the_repo(tmp_path: Path) -> None:
     context = REPO  # as `make bento` does; dist/ is git-ignored
     env = dict(os.environ, BENTOML_HOME=str(tmp_path / "bentoml"), BENTOML_DO_NOT_TRACK="true")
@@ -65,9 +74,17 @@ def test_bentoml_build_makes_a_bento_from_the_repo(tmp_path: Path) -> None:
     assert {e["name"]: e["value"] for e in manifest["envs"]}["MOCKMENTOR_SERVING_CONFIG"].endswith(
         "src/configs/bento/serving.yaml"
     )
-    assert (bento / "src/configs/bento/serving.yaml").is_file()
+    assert (bento / "src/configs/bento/serving.yaml").is_file() and (
+        bento / "src/configs/serving.yaml"
+    ).is_file()
     assert (bento / "src/configs/models.yaml").is_file()
-    assert list((bento / "env/python/wheels").glob("mockmentor-0.1.0-*.whl"))
+    [wheel_file] = (bento / "env/python/wheels").glob("mockmentor-0.1.0-*.whl")
+    with zipfile.ZipFile(wheel_file) as packed_wheel:  # what the service needs beside the code
+        names = set(packed_wheel.namelist())
+    assert {"mockmentor/serving/page/index.html", "mockmentor/serving/page/app.js"} <= names
+    assert "mockmentor/store/migrations/env.py" in names
+    assert any(n.startswith("mockmentor/store/migrations/versions/") for n in names)
+    assert {"mockmentor/metrics/score_agreement.py", "mockmentor/interviewer/llama_build.py"} <= names
     dockerfile = (bento / "env/docker/Dockerfile").read_text()
     assert "build-essential" in dockerfile and "cmake" in dockerfile
     assert "setup_script" in dockerfile or "setup.sh" in dockerfile

@@ -12,10 +12,9 @@ import yaml
 from sqlalchemy import text
 from test_store import TURN, new_session
 
-from mockmentor.data.schema import RecordError
-from mockmentor.serving.store import Store
-from mockmentor.settings import get_settings
-from mockmentor.training.scorer_data import load_collected
+from mockmentor.records import RecordError
+from mockmentor.scorer.pairs import load_collected
+from mockmentor.store.interviews import Store
 
 
 def answer_row(id_: str, question: str, text_: str, score: float = 3.0) -> dict:
@@ -70,7 +69,7 @@ def test_a_corrupt_collected_line_stops_training_naming_file_line_and_field(
 
 
 def test_corrupt_database_rows_are_rejected_with_a_report_not_exported(
-    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+    database_url: str, tmp_path: Path, settings_env, capsys: pytest.CaptureFixture
 ) -> None:
     from mockmentor.data.collect_ratings import main as collect_ratings
 
@@ -90,16 +89,12 @@ def test_corrupt_database_rows_are_rejected_with_a_report_not_exported(
         )
         db.execute(text("UPDATE ratings SET candidate_score = -3 WHERE turn_id = :t"), {"t": bad_score.id})
 
-    monkeypatch.setenv("MOCKMENTOR_DATABASE_URL", database_url)
+    settings_env(MOCKMENTOR_DATABASE_URL=database_url)
     config = tmp_path / "data.yaml"
     out = {name: str(tmp_path / f"{name}.jsonl") for name in ("turns", "answers")}
     out["report"] = str(tmp_path / "report.json")
     config.write_text(yaml.safe_dump({"collect_ratings": out}))
-    get_settings.cache_clear()
-    try:
-        report = collect_ratings(config)
-    finally:
-        get_settings.cache_clear()
+    report = collect_ratings(config)
 
     exported_turns = {json.loads(line)["turn_id"] for line in Path(out["turns"]).read_text().splitlines()}
     exported_answers = {json.loads(line)["id"] for line in Path(out["answers"]).read_text().splitlines()}

@@ -10,12 +10,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mockmentor.coverage import KeyPointCoverage, score_guard
-from mockmentor.data import dialogue_targets as targets
 from mockmentor.data.build_dialogues import collected_examples, well_formed
-from mockmentor.data.schema import RecordError
-from mockmentor.interviewer_turn import TOPIC_LABELS, AnswerFacts, format_score, parse_turn
+from mockmentor.interviewer import templates as targets
+from mockmentor.interviewer.coverage import KeyPointCoverage, score_guard
+from mockmentor.interviewer.turn import TOPIC_LABELS, AnswerFacts, format_score, parse_turn
 from mockmentor.model_assets import resolved_path
+from mockmentor.records import RecordError
 
 _WORD = re.compile(r"[a-z0-9']+")
 TEMPLATE_WORDS = {

@@ -14,15 +14,19 @@ import sys
 from pathlib import Path
 
 import mlflow
+import pytest
 import yaml
 from test_interviewer import REPO, write_config
 
 from mockmentor.serving.process import free_port
 
+pytestmark = pytest.mark.slow  # torchrun training
+
 
 def test_two_processes_train_one_interviewer_and_register_it_once(
     built_dialogues: Path, tmp_path: Path
 ) -> None:
+
     name = f"distributed-interviewer-{tmp_path.name[-8:]}"
     config = write_config(tmp_path, built_dialogues, train_interviewer={"register_as": name})
     recipe = yaml.safe_load(config.read_text())

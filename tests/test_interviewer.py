@@ -11,11 +11,13 @@ import yaml
 from peft import PeftModel
 
 from mockmentor.evaluation.evaluate_interviewer import main as evaluate_interviewer
-from mockmentor.gguf_export import export_gguf, merged_lora_weights
-from mockmentor.interviewer import Interviewer, InterviewerFiles
-from mockmentor.interviewer_turn import opener_messages
-from mockmentor.training.interviewer_model import load_base
+from mockmentor.interviewer.decoding import Interviewer, InterviewerFiles
+from mockmentor.interviewer.gguf_export import export_gguf, merged_lora_weights
+from mockmentor.interviewer.lora import load_base
+from mockmentor.interviewer.turn import opener_messages
 from mockmentor.training.train_interviewer import main as train_interviewer
+
+pytestmark = pytest.mark.slow  # LoRA training and decoding
 
 REPO = Path(__file__).resolve().parent.parent
 TINY_RECIPE = {"max_steps": 6, "batch_size": 2, "max_examples": 24, "learning_rate": 1e-3, "logging_steps": 2}
@@ -99,6 +101,20 @@ def test_evaluation_stage_writes_every_key(trained: Path, built_dialogues: Path)
         }  # fmt: skip
     assert set(written["fast_path_agreement"]) == {"exact_match", "word_prefix_agreement"}
     assert set(written["goals"]) == {"well_formed", "gap_targeting"}
-    assert written["margin_over_base"]["perplexity_ratio"] < 1
+    base, tuned = written["models"]["base"], written["models"]["tuned"]
+    for name, metrics in written["models"].items():
+        rates = ("well_formed", "on_topic", "no_invented_score")
+        assert all(0 <= metrics[k] <= 1 for k in rates), (name, metrics)
+        assert metrics["mean_words"] > 0, name
+    assert 1 <= tuned["perplexity"] < base["perplexity"]  # a few LoRA steps on these turns help
+    assert written["margin_over_base"]["perplexity_ratio"] == pytest.approx(
+        tuned["perplexity"] / base["perplexity"], abs=1e-3
+    )
+    for key in ("well_formed", "on_topic"):
+        assert written["margin_over_base"][key] == pytest.approx(tuned[key] - base[key], abs=1e-3)
+    for key, goal in written["goals"].items():
+        assert goal["met"] == (tuned[key] is not None and tuned[key] >= goal["goal"]), key
+    agreement = written["fast_path_agreement"]
+    assert 0 <= agreement["exact_match"] <= agreement["word_prefix_agreement"] <= 1
     assert (trained / "samples.md").read_text().count("**tuned:**") == 2
     assert (trained / "rates.png").stat().st_size > 0

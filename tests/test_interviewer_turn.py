@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mockmentor.interviewer_turn import (
+from mockmentor.interviewer.turn import (
     AnswerFacts,
     TurnFormatError,
     feedback_messages,

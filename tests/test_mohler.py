@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from mockmentor.data import mohler
-from mockmentor.data.schema import RecordError
+from mockmentor.records import RecordError
 
 RELEASE = Path(__file__).resolve().parent.parent / "data" / "raw" / "mohler2011"
 

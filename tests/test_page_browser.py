@@ -14,6 +14,9 @@ from pathlib import Path
 import jiwer
 import pytest
 from conftest import SPEECH, Service
+from harness import transcripts
+
+pytestmark = pytest.mark.slow  # the browser and the service process
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parent / "screenshots"
@@ -68,10 +71,7 @@ def test_interview_by_microphone_keyboard_only(playwright, service: Service) -> 
         page.keyboard.press("Space")  # stop and send
         page.wait_for_function("typeof state !== 'undefined' && state.turnId !== null", timeout=120_000)
         transcript = page.text_content("#transcript")
-        reference = next(
-            line.split("\t", 1)[1] for line in (SPEECH / "transcripts.tsv").read_text().splitlines()
-            if line.startswith(CLIP.name)
-        )  # fmt: skip
+        reference = transcripts()[CLIP.name]
         assert jiwer.wer(reference.lower(), transcript.lower()) < 0.15, transcript
         score = float(page.text_content("#score"))
         assert 0 <= score <= 5 and "likely" in page.text_content("#interval")

@@ -10,14 +10,18 @@ import numpy as np
 import pytest
 import yaml
 from pydantic import ValidationError
+from scipy.stats import pearsonr
 from typer.testing import CliRunner
 
-from mockmentor.answer_scorer import AnswerScorer
 from mockmentor.cli import app
 from mockmentor.model_assets import resolved_path
+from mockmentor.scorer.fitting import ScorerRecipe, fit
+from mockmentor.scorer.network import build, predict_raw
+from mockmentor.scorer.pairs import load_pairs
+from mockmentor.scorer.scorer import AnswerScorer
 from mockmentor.training import train_scorer
-from mockmentor.training.scorer_data import load_pairs
-from mockmentor.training.scorer_model import ScorerRecipe, build, fit, predict_raw
+
+pytestmark = pytest.mark.slow  # scorer training
 
 REPO = Path(__file__).resolve().parent.parent
 TINY_RECIPE = {
@@ -95,7 +99,7 @@ def test_a_few_steps_lower_the_loss(pairs) -> None:
 
 def test_predictions_are_scores_with_intervals(scorer: AnswerScorer, pairs) -> None:
     rows = pairs[pairs["split"] == "test"].head(40)
-    results = scorer.score(rows[["question", "reference", "answer"]].to_dict("records"))
+    results = scorer.score(rows[["reference", "answer"]].to_dict("records"))
     assert len(results) == 40
     for result in results:
         assert 0 <= result.low <= result.score <= result.high <= 5
@@ -170,12 +174,22 @@ def test_evaluation_writes_every_key(trained: Path) -> None:
     report = main(trained / "scorer.yaml")
     written = json.loads((trained / "scorer.json").read_text())
     assert written == json.loads(json.dumps(report))
+    pairs = load_pairs(REPO / "data/processed", REPO / "data/splits")
+    rows = {"ua": pairs[pairs["split"] == "test"], "uq": pairs}
     for protocol in ("ua", "uq"):
         assert set(written[protocol]) == {"siamese_encoder", "tfidf", "biencoder", "human"}
-        for metrics in written[protocol].values():
+        for method, metrics in written[protocol].items():
             assert {"pearson", "spearman", "rmse", "qwk", "coverage80", "per_question_pearson"} <= set(
                 metrics
             )
+            assert -1 <= metrics["pearson"] <= 1 and -1 <= metrics["spearman"] <= 1, method
+            assert 0 <= metrics["rmse"] <= 5 and metrics["qwk"] <= 1, method
+            assert metrics["n"] == len(rows[protocol]), method  # every method on the same rows
         assert 0 < written[protocol]["siamese_encoder"]["coverage80"] <= 1
+        # the human reference is grader 1 against grader 2 on exactly those rows
+        graders = rows[protocol]
+        assert written[protocol]["human"]["pearson"] == pytest.approx(
+            pearsonr(graders["grader1"], graders["grader2"])[0], abs=1e-4
+        )
     assert written["ua"]["human"]["n"] == 236 and written["uq"]["human"]["n"] == 2273
     assert len(list((trained / "plots").glob("*.png"))) == 6

@@ -8,9 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mockmentor.evaluation.evaluate_scorer import per_question_pearson
 from mockmentor.evaluation.scorer_baselines import isotonic_scores, tfidf_similarity
-from mockmentor.evaluation.scorer_metrics import agreement, half_points, per_question_pearson
-from mockmentor.training.scorer_data import augment, load_pairs
+from mockmentor.metrics import score_agreement
+from mockmentor.metrics.score_agreement import half_points
+from mockmentor.scorer.pairs import augment, load_pairs
 
 
 @pytest.fixture(scope="module")
@@ -20,14 +22,14 @@ def pairs(prepared_data: Path) -> pd.DataFrame:
 
 def test_perfect_and_inverted_predictions() -> None:
     human = np.array([0, 1.5, 3, 4.5, 5])
-    perfect = agreement(human, human, human - 0.1, human + 0.1)
+    perfect = score_agreement(human, human, human - 0.1, human + 0.1)
     assert (perfect["pearson"], perfect["rmse"], perfect["qwk"], perfect["coverage80"]) == (
         1.0,
         0.0,
         1.0,
         1.0,
     )
-    inverted = agreement(human, 5 - human)
+    inverted = score_agreement(human, 5 - human)
     assert inverted["pearson"] == -1.0 and inverted["qwk"] < 0 and inverted["coverage80"] is None
 
 
@@ -65,4 +67,4 @@ def test_tfidf_baseline_tracks_human_scores(pairs: pd.DataFrame) -> None:
         tfidf_similarity(train, train), train["score"].to_numpy(), tfidf_similarity(test, train)
     )
     assert scores.min() >= 0 and scores.max() <= 5
-    assert agreement(test["score"].to_numpy(), scores)["pearson"] > 0.3
+    assert score_agreement(test["score"].to_numpy(), scores)["pearson"] > 0.3

@@ -18,21 +18,9 @@ import jiwer
 import numpy as np
 import pytest
 from conftest import MAX_AUDIO_BYTES, MAX_AUDIO_SECONDS, REPO, SPEECH, Service
+from harness import transcripts, wav_bytes
 
-
-def transcripts() -> dict[str, str]:
-    rows = (SPEECH / "transcripts.tsv").read_text().splitlines()
-    return dict(line.split("\t", 1) for line in rows if "\t" in line)
-
-
-def wav_bytes(samples: np.ndarray, rate: int = 16_000) -> bytes:
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
-    return buffer.getvalue()
+pytestmark = pytest.mark.slow  # the service process
 
 
 def start(service: Service, **fields) -> dict:
@@ -82,7 +70,7 @@ def full_interview(service: Service) -> None:
 
     # 3. streamed, spoken by Piper: transcript, score and sentences arrive as separate events
     from mockmentor.model_assets import resolve
-    from mockmentor.serving.text_to_speech import PiperTextToSpeech
+    from mockmentor.speech.synthesis import PiperTextToSpeech
 
     spoken = PiperTextToSpeech(resolve("piper-voice"), threads=1).wav(
         "Recursion is when a function calls itself."
@@ -202,7 +190,7 @@ def test_bad_requests_get_clear_4xx(service: Service) -> None:
     assert response.status_code == 404
 
 
-def test_serve_refuses_to_start_without_its_models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_serve_refuses_to_start_without_its_models(tmp_path: Path, settings_env) -> None:
     import yaml
     from typer.testing import CliRunner
 
@@ -211,14 +199,8 @@ def test_serve_refuses_to_start_without_its_models(tmp_path: Path, monkeypatch: 
     config = yaml.safe_load((REPO / "configs/serving.yaml").read_text())
     config["serve"]["scorer"] = "registry:no-such-model"
     (tmp_path / "serving.yaml").write_text(yaml.safe_dump(config))
-    monkeypatch.setenv("MOCKMENTOR_SERVING_CONFIG", str(tmp_path / "serving.yaml"))
-    from mockmentor.settings import get_settings
-
-    get_settings.cache_clear()
-    try:
-        result = CliRunner().invoke(app, ["serve"])
-    finally:
-        get_settings.cache_clear()
+    settings_env(MOCKMENTOR_SERVING_CONFIG=str(tmp_path / "serving.yaml"))
+    result = CliRunner().invoke(app, ["serve"])
     assert result.exit_code == 2
     assert "no 'no-such-model@champion' in the MLflow registry" in result.output
 

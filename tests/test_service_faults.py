@@ -4,76 +4,34 @@ a model file corrupted. Each must end in a clear message and no lost or half-wri
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
-import httpx
 import pytest
-from conftest import SPEECH, Service
-from fault_drills import flip_a_byte, kill_tree, stored_copy
-from sqlalchemy import make_url
-from tcp_proxy import TcpProxy
+from conftest import Service
+from fault_drills import database_outage, flip_a_byte, killed_mid_turn, stored_copy
 from typer.testing import CliRunner
 
 from mockmentor.cli import app
 from mockmentor.model_assets import sha256_of
 from mockmentor.serving.process import free_port, start_service, stop_service
-from mockmentor.settings import get_settings
+
+pytestmark = pytest.mark.slow  # the service process and trained models
 
 
 def test_a_turn_killed_half_way_leaves_nothing_and_the_session_resumes(
     serving_config: Path, tmp_path: Path
 ) -> None:
-    database = f"sqlite:///{tmp_path / 'interviews.db'}"
-    port = free_port()
-    with (tmp_path / "first.log").open("wb") as log:
-        first = start_service(port, config=serving_config, database_url=database, log=log)
-    service = Service(f"http://127.0.0.1:{port}", database)
-    started = service.post("/start_session", json={"role": "Software engineer", "topic": "coding"}).json()
-    auth = {"session_id": started["session_id"], "session_token": started["session_token"]}
-
-    transcribed = threading.Event()
-
-    def answer() -> None:
-        clip = (SPEECH / "LJ001-0001.wav").read_bytes()
-        try:
-            with httpx.stream(
-                "POST",
-                f"{service.url}/answer_audio_stream",
-                data=auth,
-                files={"audio": ("a.wav", clip, "audio/wav")},
-                timeout=120,
-            ) as response:
-                for line in response.iter_lines():
-                    if line.startswith("event: transcript"):
-                        transcribed.set()  # the turn is half way: transcribed, not yet answered
-        except httpx.HTTPError:
-            pass  # the server died under it, as intended
-
-    client = threading.Thread(target=answer)
-    client.start()
-    assert transcribed.wait(120)
-    kill_tree(first.pid)
-    client.join(60)
-    assert service.turn_rows(started["session_id"]) == 1  # only the opener: nothing half-written
-
-    with (tmp_path / "second.log").open("wb") as log:
-        second = start_service(port, config=serving_config, database_url=database, log=log)
-    try:
-        resumed = service.post(
-            "/answer_text", json=auth | {"text": "It is a list of nodes, each pointing on."}
-        )
-        assert resumed.status_code == 200, resumed.text
-        assert resumed.json()["position"] == 1  # the session resumes from its last complete turn
-        assert service.turn_rows(started["session_id"]) == 2
-    finally:
-        stop_service(second)
+    """SIGKILL to the whole service after the transcript event of a streamed answer (the drill of
+    `make faults`, here with the test's models)."""
+    drill = killed_mid_turn(serving_config, tmp_path)
+    assert drill["turn_rows_after_kill"] == 1, drill  # only the opener: nothing half-written
+    assert drill["resumed_status"] == 200, drill
+    assert drill["resumed_at_position"] == 1, drill  # the session resumes at the question cut off
+    assert drill["turn_rows_after_resume"] == 2, drill
 
 
 def test_a_database_outage_is_a_503_with_retry_after_and_nothing_is_lost(
@@ -85,76 +43,27 @@ def test_a_database_outage_is_a_503_with_retry_after_and_nothing_is_lost(
     stack trace, no database URL); an answer cut off half way is not saved and is accepted
     when sent again; once the database is back the service answers by itself, no restart.
     """
-    upstream = make_url(postgres_url)
-    proxy = TcpProxy(upstream.port or 5432, upstream.host or "127.0.0.1")
-    proxy.restore()
-    through_proxy = upstream.set(port=proxy.port).render_as_string(hide_password=False)
-    port = free_port()
-    with (tmp_path / "service.log").open("wb") as log:
-        process = start_service(port, config=serving_config, database_url=through_proxy, log=log)
-    service = Service(f"http://127.0.0.1:{port}", postgres_url)
-    try:
-        started = service.post("/start_session", json={"role": "Software engineer", "topic": "coding"}).json()
-        auth = {"session_id": started["session_id"], "session_token": started["session_token"]}
-        answer = auth | {"text": "A linked list is a chain of nodes, each pointing to the next one."}
-
-        # The database drops in the middle of a turn: after the transcript, before the write.
-        sent = time.monotonic()
-        with service.http.stream("POST", "/answer_text_stream", json=answer) as response:
-            assert response.status_code == 200
-            lines = response.iter_lines()
-            for line in lines:
-                if line.startswith("event: transcript"):
-                    proxy.cut()
-                    cut_at = time.monotonic() - sent
-                    break
-            rest = [json.loads(line[5:]) for line in lines if line.startswith("data:")]
-        assert rest[-1]["event"] == "error" and rest[-1]["status"] == 503, (cut_at, rest[-1])
-        assert "not saved" in rest[-1]["message"]
-
-        while_down = {
-            "/answer_text": answer,
-            "/answer_text_stream": answer,
-            "/start_session": {"role": "Software engineer"},
-            "/rate_turn": auth | {"turn_id": started["turn_id"], "rating": 4},
-            "/session_report": auth,
-            "/history": {"candidate_token": started["candidate_token"]},
-            "/healthz": {},
-        }
-        for route, body in while_down.items():
-            refused = service.post(route, json=body)
-            assert refused.status_code == 503, (route, refused.status_code, refused.text)
-            assert int(refused.headers["retry-after"]) > 0, route
-            assert "database is unavailable" in refused.text, (route, refused.text)
-            assert "postgresql" not in refused.text and "Traceback" not in refused.text, route
-
-        proxy.restore()
-        deadline = time.monotonic() + 30
-        while service.post("/healthz").status_code != 200:
-            assert time.monotonic() < deadline, "the service did not recover within 30 s"
-            time.sleep(0.5)
-        resent = service.post("/answer_text", json=answer)
-        assert resent.status_code == 200, resent.text
-        assert resent.json()["position"] == 1  # the cut-off answer was never half-saved
-        assert service.turn_rows(started["session_id"]) == 2
-    finally:
-        proxy.cut()
-        stop_service(process)
-    log_text = (tmp_path / "service.log").read_text(errors="replace")
-    assert "is unreachable" in log_text  # the operator's log names the database and the reason
+    drill = database_outage(serving_config, tmp_path, postgres_url, outage_s=2)
+    cut = drill["cut_mid_turn_last_event"]
+    assert cut["event"] == "error" and cut["status"] == 503 and "not saved" in cut["message"], cut
+    for route, answer in drill["during_outage"].items():
+        assert answer["status"] == 503, (route, answer)
+        assert int(answer["retry_after"]) > 0, (route, answer)
+        assert "database is unavailable" in answer["message"], (route, answer)
+        assert "postgresql" not in answer["message"] and "Traceback" not in answer["message"], route
+    assert drill["healthy_again_after_db_returned_s"] < 30, drill
+    assert drill["resent_answer_status"] == 200 and drill["resent_answer_position"] == 1, drill
+    assert drill["turn_rows_after"] == 2, drill  # the cut-off answer was never half-saved
+    assert drill["operator_log_names_database"], drill
 
 
-def test_serve_names_an_unreachable_database_in_one_line(
-    serving_config: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_serve_names_an_unreachable_database_in_one_line(serving_config: Path, settings_env) -> None:
     closed = free_port()  # nothing listens there
-    monkeypatch.setenv("MOCKMENTOR_SERVING_CONFIG", str(serving_config))
-    monkeypatch.setenv("MOCKMENTOR_DATABASE_URL", f"postgresql+psycopg://mm:secret@127.0.0.1:{closed}/x")
-    get_settings.cache_clear()
-    try:
-        result = CliRunner().invoke(app, ["serve"])
-    finally:
-        get_settings.cache_clear()
+    settings_env(
+        MOCKMENTOR_SERVING_CONFIG=str(serving_config),
+        MOCKMENTOR_DATABASE_URL=f"postgresql+psycopg://mm:secret@127.0.0.1:{closed}/x",
+    )
+    result = CliRunner().invoke(app, ["serve"])
     assert result.exit_code == 2
     assert f"the interview database postgresql+psycopg://mm:***@127.0.0.1:{closed}/x is unreachable" in (
         result.output
@@ -192,14 +101,14 @@ def test_a_full_disk_for_the_model_cache_is_named_and_leaves_no_partial_files(tm
 
 
 def test_a_corrupted_registered_model_heals_from_the_store_or_is_refused(
-    tiny_scorer: Path, serving_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tiny_scorer: Path, serving_config: Path, tmp_path: Path, settings_env
 ) -> None:
     """The champion's files are checked against the SHA-256 recorded when it was registered."""
     import mlflow
     import yaml
 
     from mockmentor.registry import champion_dir, register
-    from mockmentor.scorer_pyfunc import ScorerPyfunc
+    from mockmentor.scorer.pyfunc import ScorerPyfunc
     from mockmentor.tracking import configure_mlflow
 
     name = f"corruption-drill-{tmp_path.name[-8:]}"
@@ -220,19 +129,14 @@ def test_a_corrupted_registered_model_heals_from_the_store_or_is_refused(
     config = yaml.safe_load(serving_config.read_text())
     config["serve"]["scorer"] = f"registry:{name}"
     (tmp_path / "serving.yaml").write_text(yaml.safe_dump(config))
-    monkeypatch.setenv("MOCKMENTOR_SERVING_CONFIG", str(tmp_path / "serving.yaml"))
-    get_settings.cache_clear()
-    try:
-        result = CliRunner().invoke(app, ["serve"])
-    finally:
-        get_settings.cache_clear()
+    settings_env(MOCKMENTOR_SERVING_CONFIG=str(tmp_path / "serving.yaml"))
+    result = CliRunner().invoke(app, ["serve"])
     assert result.exit_code == 2, result.output
     assert f"registered model '{name}' v{registration.version} refused: {weights} does not match" in (
         result.output
     )
 
 
-@pytest.mark.slow
 def test_the_service_starts_on_transformers_when_llama_cpp_dies_in_its_preflight(
     serving_config: Path, tmp_path: Path, repo: Path
 ) -> None:

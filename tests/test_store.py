@@ -10,8 +10,8 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from mockmentor.data.schema import Answer, RatedTurn
-from mockmentor.serving.store import AccessDenied, Store, Turn
+from mockmentor.records import Answer, RatedTurn
+from mockmentor.store.interviews import AccessDenied, Store, Turn
 
 TURN = {
     "kind": "feedback",
@@ -95,7 +95,7 @@ def test_a_token_opens_only_its_own_session(database_url: str) -> None:
     assert len(first_token) >= 43  # 256 bits, URL-safe base64
 
 
-def test_ratings_update_history_and_export(database_url: str, tmp_path: Path, monkeypatch) -> None:
+def test_ratings_update_history_and_export(database_url: str, tmp_path: Path, settings_env) -> None:
     from mockmentor.data.collect_ratings import main as collect_ratings
 
     store = Store.open(database_url)
@@ -109,10 +109,7 @@ def test_ratings_update_history_and_export(database_url: str, tmp_path: Path, mo
     assert [s.id for s in store.history(candidate)][-2:] == [session_id, other_id]
     assert store.history("not-a-candidate") == []
 
-    monkeypatch.setenv("MOCKMENTOR_DATABASE_URL", database_url)
-    from mockmentor.settings import get_settings
-
-    get_settings.cache_clear()
+    settings_env(MOCKMENTOR_DATABASE_URL=database_url)
     config = tmp_path / "data.yaml"
     out = {
         "turns": str(tmp_path / "turns.jsonl"),
@@ -120,10 +117,7 @@ def test_ratings_update_history_and_export(database_url: str, tmp_path: Path, mo
         "report": str(tmp_path / "report.json"),
     }
     config.write_text(yaml.safe_dump({"collect_ratings": out}))
-    try:
-        report = collect_ratings(config)
-    finally:
-        get_settings.cache_clear()
+    report = collect_ratings(config)
     turns = [RatedTurn.model_validate_json(line) for line in Path(out["turns"]).read_text().splitlines()]
     answers = [Answer.model_validate_json(line) for line in Path(out["answers"]).read_text().splitlines()]
     mine = [t for t in turns if t.turn_id == turn.id]

@@ -15,22 +15,22 @@ from conftest import fresh_postgres_database
 from sqlalchemy import create_engine, inspect
 
 from mockmentor.model_assets import sha256_of
-from mockmentor.settings import get_settings
+
+pytestmark = pytest.mark.slow  # scorer training
 
 
 @pytest.fixture()
-def mlflow_on_postgres(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Path]]:
+def mlflow_on_postgres(tmp_path: Path, settings_env) -> Iterator[tuple[str, Path]]:
     import mlflow
 
     before = mlflow.get_tracking_uri()
     with fresh_postgres_database() as url:
-        monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
-        monkeypatch.setenv("MOCKMENTOR_MLFLOW_ARTIFACT_ROOT", str(tmp_path / "artifact-store"))
-        get_settings.cache_clear()
+        settings_env(
+            MLFLOW_TRACKING_URI=url, MOCKMENTOR_MLFLOW_ARTIFACT_ROOT=str(tmp_path / "artifact-store")
+        )
         try:
             yield url, tmp_path / "artifact-store"
         finally:
-            get_settings.cache_clear()
             mlflow.set_tracking_uri(before)  # the database is dropped WITH (FORCE) afterwards
 
 
@@ -40,7 +40,7 @@ def test_runs_registry_and_artifacts_on_postgresql(
     import mlflow
 
     from mockmentor.registry import champion_dir, register
-    from mockmentor.scorer_pyfunc import ScorerPyfunc
+    from mockmentor.scorer.pyfunc import ScorerPyfunc
     from mockmentor.tracking import EXPERIMENT, stage_run
 
     url, artifact_store = mlflow_on_postgres

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from mockmentor.interviewer_turn import AnswerFacts, parse_turn
-from mockmentor.serving.delivery import Word, count_fillers, delivery
-from mockmentor.serving.interview import CLOSING, guarded_feedback, sentence_stream
+from mockmentor.interviewer.guard import CLOSING, guarded_feedback, sentence_stream
+from mockmentor.interviewer.turn import AnswerFacts, parse_turn
+from mockmentor.speech.delivery import Word, count_fillers, delivery
 
 LEAD = "Good start with this point: a node with degree zero."
 FILLERS = ["um", "uh", "like", "you know", "i mean", "sort of"]

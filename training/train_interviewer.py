@@ -3,7 +3,7 @@
 Reads only the `train_interviewer` section of configs/interviewer.yaml and writes
   models/interviewer/adapter/            the LoRA adapter (peft)
   models/interviewer/interviewer.gguf    the merged model for llama.cpp (base GGUF + deltas)
-  models/interviewer/interviewer.json    recipe, base model, losses, timings
+  models/interviewer/interviewer.json    recipe, base model, coverage rule, losses, timings
   training/metrics/interviewer_train.json   validation loss/perplexity, base vs tuned
 and logs one MLflow run that registers `interviewer`, promoting it to `champion` only when
 its validation loss beats the current champion's.
@@ -25,11 +25,18 @@ from pathlib import Path
 from pydantic.dataclasses import dataclass
 
 from mockmentor.config import STRICT, load_section
-from mockmentor.gguf_export import QTYPES, export_gguf, merged_lora_weights
-from mockmentor.interviewer import InterviewerFiles
+from mockmentor.interviewer.coverage import CoverageRule
+from mockmentor.interviewer.decoding import InterviewerFiles
+from mockmentor.interviewer.gguf_export import QTYPES, export_gguf, merged_lora_weights
+from mockmentor.interviewer.lora import (
+    LoraRecipe,
+    encode_examples,
+    fit,
+    load_base,
+    read_examples,
+    target_loss,
+)
 from mockmentor.model_assets import sha256_of
-
-from .interviewer_model import LoraRecipe, encode_examples, fit, load_base, target_loss
 
 
 @dataclass(config=STRICT)
@@ -45,12 +52,6 @@ class TrainInterviewerConfig:
     def __post_init__(self) -> None:
         if self.gguf_type not in QTYPES:
             raise ValueError(f"gguf_type must be one of {', '.join(QTYPES)}")
-
-
-def read_examples(path: Path) -> list[dict]:
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: missing; run `dvc repro build_dialogues` first")
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def train(config: TrainInterviewerConfig) -> dict | None:
@@ -90,6 +91,8 @@ def train(config: TrainInterviewerConfig) -> dict | None:
     )
     meta = {
         "base": config.base,
+        # The rule its training turns were built with: the evaluation and the service use it too.
+        "coverage": asdict(CoverageRule.read(config.dialogues_dir / "coverage.json")),
         "recipe": asdict(recipe),
         "gguf": {"type": config.gguf_type, **exported},
         "train_examples": len(train_set),
@@ -121,7 +124,7 @@ def main(config_path: Path = Path("configs/interviewer.yaml")) -> dict:
 
     import mlflow
 
-    from mockmentor.interviewer_pyfunc import InterviewerPyfunc
+    from mockmentor.interviewer.pyfunc import InterviewerPyfunc
     from mockmentor.registry import register
     from mockmentor.tracking import flatten, stage_run
 

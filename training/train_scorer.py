@@ -13,23 +13,15 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
-import time
 from dataclasses import asdict, field
 from pathlib import Path
 
 import pandas as pd
 from pydantic.dataclasses import dataclass
 
-from mockmentor.answer_scorer import fit_calibration
 from mockmentor.config import STRICT, load_section
-from mockmentor.evaluation.scorer_metrics import agreement
-from mockmentor.model_assets import resolve
-
-from .scorer_data import augment, load_collected, load_pairs
-from .scorer_model import ScorerRecipe, fit, predict_raw, save
-
-CALIBRATION_ROWS = 500
+from mockmentor.scorer.fitting import ScorerRecipe, train_and_calibrate
+from mockmentor.scorer.pairs import load_collected, load_pairs
 
 
 @dataclass(config=STRICT)
@@ -52,63 +44,6 @@ class TrainScorerConfig:
             raise ValueError("interval_level must be within [0.5, 1)")
         if self.band_edges != sorted(self.band_edges):
             raise ValueError("band_edges must be increasing")
-
-
-def training_rows(train: pd.DataFrame, recipe: ScorerRecipe) -> pd.DataFrame:
-    rows = augment(train, recipe.negatives_per_question, recipe.seed)
-    if not recipe.augment_reference:
-        rows = rows[rows["source"] != "augment:reference"]
-    return rows.reset_index(drop=True)
-
-
-def train_and_calibrate(
-    train: pd.DataFrame,
-    val: pd.DataFrame,
-    recipe: ScorerRecipe,
-    *,
-    encoder: str,
-    band_edges: list[float],
-    interval_level: float,
-    output_dir: Path,
-) -> dict | None:
-    """Fit, calibrate and save one scorer to `output_dir`; returns what it wrote to scorer.json
-    (None in the other processes of an `accelerate launch`: one process calibrates and saves)."""
-    from accelerate import PartialState
-
-    encoder_dir = resolve(encoder)
-    started = time.perf_counter()
-    with tempfile.TemporaryDirectory() as work:
-        model, tokenizer, history = fit(training_rows(train, recipe), recipe, encoder_dir, Path(work))
-    seconds = round(time.perf_counter() - started, 1)
-    if not PartialState().is_main_process:
-        return None
-    # A two-parameter linear map needs a few hundred rows, not every training answer.
-    calibration_rows = train.sample(min(len(train), CALIBRATION_ROWS), random_state=recipe.seed)
-    raw_train = predict_raw(model, tokenizer, calibration_rows, recipe.architecture, recipe.max_length)
-    raw_val = predict_raw(model, tokenizer, val, recipe.architecture, recipe.max_length)
-    calibration = fit_calibration(
-        raw_train,
-        calibration_rows["score"].to_numpy(),
-        raw_val,
-        val["score"].to_numpy(),
-        band_edges,
-        interval_level,
-    )
-    score_val = calibration.score(raw_val)
-    metrics = agreement(val["score"].to_numpy(), score_val, *calibration.interval(score_val))
-    output_dir.mkdir(parents=True, exist_ok=True)
-    save(model, tokenizer, output_dir)
-    meta = {
-        "recipe": asdict(recipe),
-        "calibration": asdict(calibration),
-        "encoder": encoder,
-        "train_rows": len(train),
-        "validation": metrics,
-        "train_seconds": seconds,
-        "loss_history": history,
-    }
-    (output_dir / "scorer.json").write_text(json.dumps(meta, indent=2) + "\n")
-    return meta
 
 
 # Nothing here reads test rows: the test split belongs to `evaluate_scorer`.
@@ -142,7 +77,7 @@ def main(config_path: Path = Path("configs/scorer.yaml")) -> dict:
     import mlflow
 
     from mockmentor.registry import register
-    from mockmentor.scorer_pyfunc import ScorerPyfunc
+    from mockmentor.scorer.pyfunc import ScorerPyfunc
     from mockmentor.tracking import flatten, stage_run
 
     with stage_run(

@@ -7,6 +7,10 @@ service uses it to show covered/missing points. The rule: embed each sentence of
 cosine similarity to any of them reaches `threshold` (set in configs/interviewer.yaml,
 chosen on training answers: see the README's interviewer section).
 
+The rule travels with the model: `build_dialogues` writes the `CoverageRule` it used beside
+the dialogues, `train_interviewer` copies it into interviewer.json, and the evaluation and
+the service read it from there, so they decide covered/missed exactly as training did.
+
 Similarity misses paraphrases ("an endpoint of a tree with no pointers" for "a node that has
 no children") and rewards answers that merely echo the question's words, so `score_guard`
 lets the answer's score overrule it at the extremes: an answer scored as full marks covers
@@ -17,13 +21,52 @@ service.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+")
+
+
+@dataclass(frozen=True)
+class CoverageRule:
+    """Which points an answer covers: encoder + similarity threshold, overruled by the score."""
+
+    encoder: str  # a name in configs/models.yaml
+    threshold: float  # cosine at which a key point counts as covered
+    full_marks: float  # answers scored at least this cover every point
+    wrong: float  # answers scored at most this cover none
+
+    def __post_init__(self) -> None:
+        if not 0 < self.threshold < 1:
+            raise ValueError(f"coverage threshold must be within (0, 1), got {self.threshold}")
+        if not 0 <= self.wrong < self.full_marks <= 5:
+            raise ValueError("the coverage rule needs 0 <= wrong < full_marks <= 5")
+
+    def write(self, path: Path) -> None:
+        path.write_text(json.dumps(asdict(self), indent=2) + "\n")
+
+    @classmethod
+    def read(cls, path: Path) -> CoverageRule:
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: missing; run `dvc repro build_dialogues` first")
+        return cls(**json.loads(path.read_text()))
+
+    @classmethod
+    def from_recipe(cls, path: Path | None = None) -> CoverageRule:
+        """The rule `build_dialogues` is configured with (for a base model nobody trained)."""
+        from mockmentor import REPO_ROOT
+        from mockmentor.config import read_yaml
+
+        section = read_yaml(path or REPO_ROOT / "configs" / "interviewer.yaml")["build_dialogues"]
+        return cls(section["encoder"], section["coverage_threshold"], section["full_marks"], section["wrong"])
+
+    def guard(self, covered: list[bool], score: float) -> list[bool]:
+        return score_guard(covered, score, self.full_marks, self.wrong)
 
 
 def text_units(text: str) -> list[str]:

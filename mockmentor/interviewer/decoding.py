@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from .coverage import CoverageRule
+
 Backend = Literal["llama.cpp", "transformers"]
 MAX_NEW_TOKENS = 96
 # llama.cpp's context window: the longest prompt it accepts is this less the reply, and that is
@@ -54,15 +56,29 @@ def prompt_ids(tokenizer: Any, messages: list[dict[str, str]]) -> list[int]:
 
 @dataclass(frozen=True)
 class InterviewerFiles:
-    """Where one interviewer's weights are: a transformers base, an optional adapter, a GGUF."""
+    """Where one interviewer's weights are: a transformers base, an optional adapter, a GGUF;
+    and the coverage rule its training data used (a tuned model carries its own)."""
 
     base_dir: Path
     gguf: Path
     adapter_dir: Path | None = None
+    model_dir: Path | None = None  # a folder written by train_interviewer
+
+    @property
+    def coverage(self) -> CoverageRule:
+        if self.model_dir is None:  # an untuned base: the rule the next training would use
+            return CoverageRule.from_recipe()
+        meta = json.loads((self.model_dir / "interviewer.json").read_text())
+        if "coverage" not in meta:
+            raise LookupError(
+                f"{self.model_dir}/interviewer.json has no coverage rule (trained before it was recorded); "
+                "retrain it with `dvc repro train_interviewer`"
+            )
+        return CoverageRule(**meta["coverage"])
 
     @classmethod
     def base(cls, name: str = "interviewer-base") -> InterviewerFiles:
-        from .model_assets import load_specs, resolved_path
+        from mockmentor.model_assets import load_specs, resolved_path
 
         base_dir = resolved_path(name)
         gguf_name = next((f for f in load_specs()[name].sha256 if f.endswith(".gguf")), None)
@@ -71,7 +87,8 @@ class InterviewerFiles:
     @classmethod
     def tuned(cls, model_dir: Path) -> InterviewerFiles:
         meta = json.loads((model_dir / "interviewer.json").read_text())
-        return cls(cls.base(meta["base"]).base_dir, model_dir / "interviewer.gguf", model_dir / "adapter")
+        base_dir = cls.base(meta["base"]).base_dir
+        return cls(base_dir, model_dir / "interviewer.gguf", model_dir / "adapter", model_dir)
 
 
 class Interviewer:
@@ -100,7 +117,7 @@ class Interviewer:
 
     def _proven_backend(self) -> Backend:
         """llama.cpp once a child process has run it on this model file; transformers otherwise."""
-        from .backend_preflight import check, fallback_message
+        from .preflight import check, fallback_message
 
         if not self.files.gguf.is_file():
             raise FileNotFoundError(f"{self.files.gguf}: no GGUF file for the llama.cpp backend")

@@ -14,11 +14,11 @@ letting a process run it, and the first long prompt then dies with SIGILL. So th
 
 `--isa x86-64-v3` (AVX2/FMA/F16C/BMI2) or `x86-64-v4` builds for a fleet instead of this
 machine, e.g. in a container image that will run elsewhere. Whatever is built, the
-interviewer's preflight (mockmentor/backend_preflight.py) proves it on the real model before
+interviewer.s preflight (mockmentor/interviewer/preflight.py) proves it on the real model before
 anything trusts it. Standard library only: this runs before the project is installed.
 
-  python mockmentor/llama_build.py flags             # what this CPU runs, and the CMake flags
-  python mockmentor/llama_build.py install --python .venv/bin/python
+  python mockmentor/interviewer/llama_build.py flags             # what this CPU runs, and the CMake flags
+  python mockmentor/interviewer/llama_build.py install --python .venv/bin/python
 """
 
 from __future__ import annotations

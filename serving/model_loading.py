@@ -12,20 +12,21 @@ from pathlib import Path
 from typing import Any
 
 from mockmentor.model_assets import resolve
+from mockmentor.speech.synthesis import ENGINES, TextToSpeech
+from mockmentor.speech.transcription import SpeechToText
 
 from .config import ServeConfig
 from .question_bank import QuestionBank
-from .speech_to_text import SpeechToText
-from .text_to_speech import ENGINES, TextToSpeech
 
 
 @dataclass
 class LoadedModels:
     bank: QuestionBank
     speech: SpeechToText
-    scorer: Any  # mockmentor.answer_scorer.AnswerScorer
-    coverage: Any  # mockmentor.coverage.KeyPointCoverage
-    interviewer: Any  # mockmentor.interviewer.Interviewer
+    scorer: Any  # mockmentor.scorer.scorer.AnswerScorer
+    coverage: Any  # mockmentor.interviewer.coverage.KeyPointCoverage
+    coverage_rule: Any  # mockmentor.interviewer.coverage.CoverageRule, the interviewer's own
+    interviewer: Any  # mockmentor.interviewer.decoding.Interviewer
     voice: TextToSpeech
     versions: dict[str, str]
 
@@ -45,8 +46,8 @@ def _folder(reference: str) -> tuple[Path, str]:
 
 
 def interviewer_files(config: ServeConfig) -> tuple[Any, str]:
-    """The configured interviewer's files (mockmentor.interviewer.InterviewerFiles) and version label."""
-    from mockmentor.interviewer import InterviewerFiles
+    """The configured interviewer's files (an InterviewerFiles) and its version label."""
+    from mockmentor.interviewer.decoding import InterviewerFiles
 
     if config.interviewer.startswith("base:"):
         return InterviewerFiles.base(config.interviewer.removeprefix("base:")), config.interviewer
@@ -57,43 +58,41 @@ def interviewer_files(config: ServeConfig) -> tuple[Any, str]:
 def preflight(config: ServeConfig) -> Any:
     """Fail fast, with a message, when something the service needs is missing or damaged
     (before BentoML starts): the questions, the models (each checksum-verified) and the database.
-    Returns the decoding backend's verdict (mockmentor.backend_preflight.Verdict) or None."""
-    from mockmentor.backend_preflight import check
-    from mockmentor.interviewer import N_CTX
+    Returns the decoding backend's verdict (mockmentor.interviewer.preflight.Verdict) or None."""
+    from mockmentor.interviewer.decoding import N_CTX
+    from mockmentor.interviewer.preflight import check
     from mockmentor.settings import get_settings
-
-    from .store import Store
+    from mockmentor.store.interviews import Store
 
     for name in ("questions.parquet", "bank.parquet"):
         if not (config.processed_dir / name).is_file():
             raise FileNotFoundError(
                 f"{config.processed_dir / name} is missing: run `dvc repro prepare` first"
             )
-    for reference in (config.scorer, config.interviewer):
-        if not reference.startswith("base:"):
-            _folder(reference)
-    for name in (config.encoder, config.speech_model, config.voice):
+    _folder(config.scorer)
+    files, _ = interviewer_files(config)
+    for name in (files.coverage.encoder, config.speech_model, config.voice):
         resolve(name)
     Store.open(get_settings().database_url).ping()  # raises DatabaseUnavailable, naming it
     if config.interviewer_backend != "llama.cpp":
         return None
     # Run (or read from the cache) now, so the service's workers start on a known verdict.
-    files, _ = interviewer_files(config)
     return check("llama.cpp", files.gguf, N_CTX - config.max_new_tokens)
 
 
 def load_models(config: ServeConfig) -> LoadedModels:
     import torch
 
-    from mockmentor.answer_scorer import AnswerScorer
-    from mockmentor.coverage import KeyPointCoverage
-    from mockmentor.interviewer import Interviewer
+    from mockmentor.interviewer.coverage import KeyPointCoverage
+    from mockmentor.interviewer.decoding import Interviewer
+    from mockmentor.scorer.scorer import AnswerScorer
 
     torch.set_num_threads(config.threads)
     bank = QuestionBank(config.processed_dir, config.roles)
     scorer_dir, scorer_version = _folder(config.scorer)
     files, interviewer_version = interviewer_files(config)
-    coverage = KeyPointCoverage(resolve(config.encoder), config.coverage_threshold)
+    rule = files.coverage  # the rule the interviewer's training turns were built with
+    coverage = KeyPointCoverage(resolve(rule.encoder), rule.threshold)
     bank.embed_all(lambda texts: coverage.embed(texts))
     # A native backend that fails its preflight falls back to transformers here (logged once).
     interviewer = Interviewer(
@@ -104,6 +103,7 @@ def load_models(config: ServeConfig) -> LoadedModels:
         speech=SpeechToText(resolve(config.speech_model), config.threads, config.speech_beam_size),
         scorer=AnswerScorer(scorer_dir),
         coverage=coverage,
+        coverage_rule=rule,
         interviewer=interviewer,
         voice=ENGINES[config.tts_engine](resolve(config.voice), config.threads),
         versions={
@@ -111,6 +111,6 @@ def load_models(config: ServeConfig) -> LoadedModels:
             "interviewer": f"{interviewer_version} ({interviewer.backend})",
             "speech": config.speech_model,
             "voice": config.voice,
-            "encoder": config.encoder,
+            "encoder": rule.encoder,
         },
     )

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from .calibration import Calibration
 
 MAX_ANSWER_CHARS = 20_000
 WINDOW_STRIDE = 0.5  # windows of a long answer overlap by half
@@ -29,7 +30,6 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 class ScoreRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    question: str = Field(default="", max_length=MAX_ANSWER_CHARS, description="the question asked")
     reference: Text = Field(max_length=MAX_ANSWER_CHARS, description="the answer a grader expects")
     answer: Text = Field(max_length=MAX_ANSWER_CHARS, description="the candidate's answer")
 
@@ -38,52 +38,6 @@ class ScoreResult(BaseModel):
     score: float = Field(ge=0, le=5, description="predicted human score")
     low: float = Field(ge=0, le=5, description="lower end of the interval")
     high: float = Field(ge=0, le=5, description="upper end of the interval")
-
-
-@dataclass(frozen=True)
-class Calibration:
-    """raw output -> score (linear, clipped) and interval half-widths per predicted-score band."""
-
-    slope: float
-    intercept: float
-    band_edges: list[float]
-    half_widths: list[float]
-    level: float
-
-    def score(self, raw: np.ndarray) -> np.ndarray:
-        return np.clip(self.slope * raw + self.intercept, 0.0, 5.0)
-
-    def interval(self, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        half = np.asarray(self.half_widths)[np.searchsorted(self.band_edges, score, side="right")]
-        return np.clip(score - half, 0.0, 5.0), np.clip(score + half, 0.0, 5.0)
-
-
-def fit_calibration(
-    raw_train: np.ndarray,
-    y_train: np.ndarray,
-    raw_val: np.ndarray,
-    y_val: np.ndarray,
-    band_edges: list[float],
-    level: float,
-) -> Calibration:
-    """Linear map fitted on training rows; split-conformal half-widths from validation rows.
-
-    Conformal per band (Mondrian): answers predicted near full marks are scored more
-    reliably than middling ones, so one global width would be too wide there and too
-    narrow elsewhere. Each band keeps the finite-sample guarantee on its own rows.
-    """
-    slope, intercept = np.polyfit(raw_train, y_train, 1)
-    base = Calibration(float(slope), float(intercept), band_edges, [0.0] * (len(band_edges) + 1), level)
-    predicted = base.score(raw_val)
-    residual = np.abs(y_val - predicted)
-    band = np.searchsorted(band_edges, predicted, side="right")
-    widths = []
-    for index in range(len(band_edges) + 1):
-        own = residual[band == index]
-        own = own if len(own) >= 10 else residual  # too few rows for a band: use them all
-        rank = min(int(np.ceil((len(own) + 1) * level)), len(own))
-        widths.append(float(np.sort(own)[rank - 1]))
-    return Calibration(base.slope, base.intercept, band_edges, widths, level)
 
 
 def quantize_lower_layers(model: Any, layers: int) -> Any:
@@ -103,7 +57,7 @@ class AnswerScorer:
     """A loaded scorer; create once per process, call `score` with batches."""
 
     def __init__(self, model_dir: Path, int8_layers: int = 0) -> None:
-        from mockmentor.training.scorer_model import load
+        from .network import load
 
         meta = json.loads((Path(model_dir) / "scorer.json").read_text())
         self.architecture: str = meta["recipe"]["architecture"]
@@ -121,7 +75,7 @@ class AnswerScorer:
         return cls(folder, int8_layers=int8_layers), version
 
     def raw(self, frame: pd.DataFrame, batch_size: int = 32) -> np.ndarray:
-        from mockmentor.training.scorer_model import predict_raw
+        from .network import predict_raw
 
         return predict_raw(self.model, self.tokenizer, frame, self.architecture, self.max_length, batch_size)
 

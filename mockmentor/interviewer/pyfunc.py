@@ -17,7 +17,7 @@ import pandas as pd
 
 class InterviewerPyfunc(mlflow.pyfunc.PythonModel):
     def load_context(self, context: Any) -> None:
-        from mockmentor.interviewer import Interviewer, InterviewerFiles
+        from .decoding import Interviewer, InterviewerFiles
 
         self.interviewer = Interviewer(InterviewerFiles.tuned(Path(context.artifacts["model"])))
 

@@ -7,6 +7,7 @@ the target turn and the end-of-turn token. Labels are -100 on the prompt, so the
 
 from __future__ import annotations
 
+import json
 from dataclasses import field
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,8 @@ import torch
 from pydantic.dataclasses import dataclass
 
 from mockmentor.config import STRICT
-from mockmentor.interviewer import end_of_turn, load_tokenizer, prompt_ids
+
+from .decoding import end_of_turn, load_tokenizer, prompt_ids
 
 IGNORE = -100
 
@@ -136,3 +138,9 @@ def target_loss(model: Any, tokenizer: Any, dataset: Any, batch_size: int = 8) -
         total += float(losses)
         tokens += int((labels != IGNORE).sum())
     return total / max(tokens, 1)
+
+
+def read_examples(path: Path) -> list[dict]:
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: missing; run `dvc repro build_dialogues` first")
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]

@@ -76,7 +76,7 @@ def load_collected(path: Path | None, processed_dir: Path) -> tuple[pd.DataFrame
     answer into training); a question no longer in the records. A malformed line stops
     training with its file and line (RecordError).
     """
-    from mockmentor.data.schema import Answer, read_records, text_key
+    from mockmentor.records import Answer, read_records, text_key
 
     counts = {"read": 0, "kept": 0, "duplicate": 0, "graded_answer_text": 0, "unknown_question": 0}
     if path is None or not path.is_file():

@@ -1,8 +1,7 @@
 """The answer scorer as an MLflow pyfunc model, so the registry can serve and load it.
 
 `mlflow.pyfunc.load_model("models:/answer-scorer@champion").predict(frame)` takes a frame
-with `reference` and `answer` (and optionally `question`) columns and returns score, low
-and high columns.
+with `reference` and `answer` columns and returns score, low and high columns.
 """
 
 from __future__ import annotations
@@ -15,11 +14,10 @@ import pandas as pd
 
 class ScorerPyfunc(mlflow.pyfunc.PythonModel):
     def load_context(self, context: Any) -> None:
-        from mockmentor.answer_scorer import AnswerScorer
+        from .scorer import AnswerScorer
 
         self.scorer = AnswerScorer(context.artifacts["model"])
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
-        columns = [column for column in ("question", "reference", "answer") if column in model_input]
-        results = self.scorer.score(model_input[columns].to_dict("records"))
+        results = self.scorer.score(model_input[["reference", "answer"]].to_dict("records"))
         return pd.DataFrame([result.model_dump() for result in results])

@@ -3,7 +3,7 @@
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from mockmentor.serving.store import Base
+from mockmentor.store.interviews import Base
 
 config = context.config
 with engine_from_config(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import random
 
-from mockmentor.interviewer_turn import AnswerFacts, format_score, topic_label
+from .turn import AnswerFacts, format_score, topic_label
 
 OPENER_LEADS = [
     "Let's start with {topic}.",

@@ -1,7 +1,7 @@
 """Interview persistence: sessions, turns and ratings in one SQL database (SQLAlchemy 2).
 
 SQLite file by default, PostgreSQL (or any SQLAlchemy URL) via MOCKMENTOR_DATABASE_URL.
-Alembic owns the schema (serving/migrations); `Store.open` upgrades it on start.
+Alembic owns the schema (mockmentor/store/migrations); `Store.open` upgrades it on start.
 
 Integrity rules the service relies on:
   - a turn is written in one transaction with everything about it, or not at all;

@@ -1,6 +1,6 @@
-"""The answer scorer's network and its fine-tuning with the transformers Trainer.
+"""The answer scorer's network: build, save, load and predict (fine-tuning is in fitting.py).
 
-Two architectures share one interface (`build`, `fit`, `predict_raw`):
+Two architectures share one interface (`build`, `predict_raw`):
   cross    one encoder reads "reference [SEP] answer" and regresses the score;
   siamese  one encoder embeds reference and answer separately; the score is their cosine.
 The siamese form keeps the encoder's pretrained similarity prior (it starts as the bi-encoder
@@ -10,43 +10,15 @@ layers protects that prior further and makes each step cheaper. Targets are scor
 
 from __future__ import annotations
 
-from dataclasses import field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
-from pydantic.dataclasses import dataclass
 from torch import nn
 
-from mockmentor.config import STRICT
-
 MAX_SCORE = 5.0
-
-
-@dataclass(config=STRICT)
-class ScorerRecipe:
-    architecture: Literal["cross", "siamese"] = field(metadata={"help": "how reference and answer meet"})
-    max_length: int = field(metadata={"help": "tokens per input (per side for siamese)"})
-    learning_rate: float = field(metadata={"help": "peak AdamW learning rate"})
-    epochs: float = field(metadata={"help": "passes over the (augmented) training rows"})
-    batch_size: int = field(metadata={"help": "rows per optimisation step"})
-    warmup_ratio: float = field(default=0.1, metadata={"help": "share of steps with rising LR"})
-    weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay"})
-    freeze_layers: int = field(default=0, metadata={"help": "lower encoder layers kept frozen"})
-    augment_reference: bool = field(default=True, metadata={"help": "reference answer as a 5"})
-    negatives_per_question: int = field(default=0, metadata={"help": "other-question answers as 0"})
-    seed: int = field(default=0, metadata={"help": "seed of init, shuffling and augmentation"})
-    max_steps: int = field(default=-1, metadata={"help": "stop after this many steps (tests)"})
-
-    def __post_init__(self) -> None:
-        if not 16 <= self.max_length <= 512:
-            raise ValueError("max_length must be within 16..512")
-        if self.learning_rate <= 0 or self.epochs <= 0 or self.batch_size < 1:
-            raise ValueError("learning_rate and epochs must be positive, batch_size at least 1")
-        if not 0 <= self.freeze_layers <= 6:
-            raise ValueError("freeze_layers must be within 0..6 (the encoder has 6 layers)")
 
 
 def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -143,48 +115,6 @@ class PairCollator:
         if "label" in rows[0]:
             batch["labels"] = torch.tensor([row["label"] for row in rows], dtype=torch.float32)
         return batch
-
-
-def fit(
-    rows: pd.DataFrame, recipe: ScorerRecipe, encoder_dir: Path, work_dir: Path
-) -> tuple[nn.Module, Any, list]:
-    """Fine-tune on `rows` (reference, answer, score); returns model, tokenizer, loss history."""
-    from datasets import Dataset
-    from transformers import Trainer, TrainingArguments, set_seed
-
-    set_seed(recipe.seed)
-    model, tokenizer = build(encoder_dir, recipe.architecture, recipe.freeze_layers)
-    data = Dataset.from_pandas(
-        rows.assign(label=rows["score"] / MAX_SCORE)[["reference", "answer", "label"]], preserve_index=False
-    )
-    arguments = TrainingArguments(
-        output_dir=str(work_dir),
-        per_device_train_batch_size=recipe.batch_size,
-        learning_rate=recipe.learning_rate,
-        num_train_epochs=recipe.epochs,
-        max_steps=recipe.max_steps,
-        warmup_steps=recipe.warmup_ratio,
-        weight_decay=recipe.weight_decay,
-        lr_scheduler_type="linear",
-        seed=recipe.seed,
-        data_seed=recipe.seed,
-        use_cpu=not torch.cuda.is_available(),
-        logging_steps=10,
-        save_strategy="no",
-        report_to=[],
-        remove_unused_columns=False,
-        dataloader_num_workers=0,
-        disable_tqdm=False,
-    )
-    trainer = Trainer(
-        model=model,
-        args=arguments,
-        train_dataset=data,
-        data_collator=PairCollator(tokenizer, recipe.architecture, recipe.max_length),
-    )
-    trainer.train()
-    model.eval()
-    return model, tokenizer, [entry for entry in trainer.state.log_history if "loss" in entry]
 
 
 @torch.inference_mode()

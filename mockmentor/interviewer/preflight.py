@@ -12,7 +12,7 @@ The verdict is cached under <cache>/preflight/, keyed by the build (SHA-256 of t
 libraries), the model file's SHA-256, the prompt length and the probe, so later starts cost
 a few hashes. Timeouts are not cached: a machine that was busy may pass the next time.
 
-    python -m mockmentor.backend_preflight --model models/interviewer/interviewer.gguf
+    python -m mockmentor.interviewer.preflight --model models/interviewer/interviewer.gguf
 """
 
 from __future__ import annotations
@@ -30,11 +30,11 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .model_assets import sha256_of
+from mockmentor.model_assets import sha256_of
 
 # The probe a child runs for each backend; MOCKMENTOR_PREFLIGHT_PROBE=module:function replaces
 # it (the tests use that to make a child die by a real signal or hang).
-PROBES = {"llama.cpp": "mockmentor.backend_preflight:probe_llama"}
+PROBES = {"llama.cpp": "mockmentor.interviewer.preflight:probe_llama"}
 TIMEOUT_S = 180.0
 # The CPU flags a failed native backend is most likely about.
 FLAGS_THAT_MATTER = (
@@ -125,7 +125,7 @@ def check(
     recheck: bool = False,
 ) -> Verdict:
     """The backend's verdict on this machine for this model: from the cache, or run now."""
-    from .settings import get_settings
+    from mockmentor.settings import get_settings
 
     cache_dir = cache_dir or get_settings().cache_dir
     probe = _probe_name(backend)
@@ -134,7 +134,7 @@ def check(
     if path.is_file() and not recheck:
         return Verdict(**(json.loads(path.read_text()) | {"cached": True}))
 
-    command = [sys.executable, "-m", "mockmentor.backend_preflight", "--child", "--backend", backend]
+    command = [sys.executable, "-m", "mockmentor.interviewer.preflight", "--child", "--backend", backend]
     command += ["--model", str(model), "--prompt-tokens", str(prompt_tokens)]
     started = time.perf_counter()
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ))
@@ -179,8 +179,8 @@ def fallback_message(verdict: Verdict, fallback: str) -> str:
         or verdict.build == "not-installed"
     ):
         todo = (
-            "rebuild it for this CPU with `make llama` (mockmentor/llama_build.py: only the instruction "
-            "sets this CPU proves it runs, never AMX), then restart"
+            "rebuild it for this CPU with `make llama` (mockmentor/interviewer/llama_build.py: only "
+            "the instruction sets this CPU proves it runs, never AMX), then restart"
         )
     elif verdict.detail.startswith("no answer"):
         todo = "check the machine's load, then restart to try again (hangs are not cached)"

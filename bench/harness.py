@@ -1,0 +1,54 @@
+"""What the benches and the tests share: the real speech clips and audio encoding.
+
+The service process itself is started by mockmentor.serving.process (start_service); the
+fault drills in fault_drills.py are run by the tests as they are by `make faults`.
+"""
+
+from __future__ import annotations
+
+import io
+import wave
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+SPEECH = REPO / "data" / "raw" / "speech"
+CLIP = SPEECH / "LJ001-0001.wav"
+
+
+def transcripts() -> dict[str, str]:
+    """file name -> what is said in it (data/raw/speech/transcripts.tsv, header skipped)."""
+    rows = (SPEECH / "transcripts.tsv").read_text().splitlines()[1:]
+    return dict(line.split("\t", 1) for line in rows if "\t" in line)
+
+
+def wav_bytes(samples: np.ndarray, rate: int = 16_000) -> bytes:
+    """float samples in [-1, 1] as a 16-bit mono WAV file."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+    return buffer.getvalue()
+
+
+def encoded(samples: np.ndarray, container: str, codec: str, rate: int = 16_000) -> bytes:
+    """16 kHz float samples encoded the way browsers and phones send them (webm/opus, mp3, ...)."""
+    import av
+
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format=container) as out:
+        stream = out.add_stream(codec, rate=rate, layout="mono")
+        resampler = av.AudioResampler(format=stream.codec_context.format.name, layout="mono", rate=rate)
+        frame = av.AudioFrame.from_ndarray(
+            (np.clip(samples, -1, 1) * 32767).astype(np.int16)[None, :], format="s16", layout="mono"
+        )
+        frame.sample_rate = 16_000
+        for piece in resampler.resample(frame) + resampler.resample(None):
+            for packet in stream.encode(piece):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return buffer.getvalue()
