@@ -40,7 +40,10 @@ class CollectRatingsConfig:
 def main(config_path: Path = Path("configs/data.yaml")) -> dict:
     config = load_section(config_path, "collect_ratings", CollectRatingsConfig)
     store = Store.open(get_settings().database_url)
-    counts = {"rated_turns": 0, "turns": 0, "answers": 0, "skipped_plan_swapped": 0, "skipped_invalid": 0}
+    counts = {
+        "rated_turns": 0, "turns": 0, "answers": 0, "skipped_off_topic": 0, "skipped_plan_swapped": 0,
+        "skipped_invalid": 0,
+    }  # fmt: skip
     turns, answers, rejected = [], [], []
 
     def validated(model: type[R], row_of: str, **values: object) -> R | None:
@@ -54,6 +57,10 @@ def main(config_path: Path = Path("configs/data.yaml")) -> dict:
 
     for turn, rating in store.rated_turns():
         counts["rated_turns"] += 1
+        # An answer that did not address its question teaches neither model anything true.
+        if turn.off_topic:
+            counts["skipped_off_topic"] += 1
+            continue
         # A feedback reply whose question the service swapped no longer answers its prompt's
         # "Follow-up" line; training on it would teach the model to ignore that line.
         if turn.kind == "feedback" and turn.reply_source == "model+plan":

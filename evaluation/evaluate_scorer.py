@@ -1,18 +1,22 @@
-"""DVC stage `evaluate_scorer`: every scorer against human graders, on the same rows.
+"""DVC stage `evaluate_scorer`: every scorer against human graders, on the same rows, in minutes.
 
 Reads only the `evaluate_scorer` section of configs/scorer.yaml. Two protocols:
-  UA  unseen answers: the trained scorer on the test answers of questions seen in training;
-  UQ  unseen questions: per question fold, the scorer is retrained (same recipe) on the
-      other folds and scores the held-out questions; predictions are pooled over folds.
-Methods: TF-IDF cosine + isotonic, frozen bi-encoder cosine + isotonic, the fine-tuned
-scorer, and grader 1 vs grader 2 (the human reference). Writes the metrics file (a DVC
-metric), three plots per protocol, and one MLflow run with all of them.
+  UA  unseen answers: the trained scorer, as served, on the test answers of questions it saw
+      (their other graded answers on file: the kNN features are there);
+  UQ  unseen questions: per question fold, the trees, their calibration and the off-topic
+      detector are fitted again without the fold and score it without kNN. The bi-encoder's
+      out-of-fold cosines come from `train_scorer` (one encoder per fold, fitted there), so no
+      encoder is trained here: the whole stage takes a few minutes.
+Methods: TF-IDF cosine + isotonic, the pretrained encoder's cosine + isotonic, the fine-tuned
+bi-encoder alone (isotonic, out of fold: today's design), the stacked scorer (shipped), and
+grader 1 vs grader 2 (the human reference). The robustness set is scored under UQ: each kind's
+mean score and share scored 2 or more, and what the off-topic detector flags. Writes the metrics
+(a DVC metric), plots, and one MLflow run with all of them.
 """
 
 from __future__ import annotations
 
 import json
-import tempfile
 from dataclasses import asdict, field
 from pathlib import Path
 
@@ -20,28 +24,44 @@ import numpy as np
 import pandas as pd
 from pydantic.dataclasses import dataclass
 from scipy.stats import pearsonr
+from sklearn.isotonic import IsotonicRegression
 from tqdm import tqdm
 
 from mockmentor.config import STRICT, load_section
 from mockmentor.metrics import score_agreement
 from mockmentor.model_assets import resolve
-from mockmentor.scorer.fitting import ScorerRecipe, train_and_calibrate
-from mockmentor.scorer.pairs import load_pairs
+from mockmentor.scorer.features import GradedAnswers, fit_tfidf
+from mockmentor.scorer.fitting import ScorerRecipe
+from mockmentor.scorer.pairs import load_rows
 from mockmentor.scorer.scorer import AnswerScorer
+from mockmentor.scorer.stacked import ENCODER_FEATURES, graded_answers, stack_features
+from mockmentor.scorer.stacker import StackRecipe, fit_stacker
 
 from . import scorer_plots
 from .scorer_baselines import biencoder_similarity, isotonic_scores, tfidf_similarity
+
+METHODS = ["tfidf_isotonic", "frozen_cosine_isotonic", "fine_tuned_bi_encoder", "stacked"]
+SHIPPED = "stacked"
+GOALS = {
+    "uq_pearson_at_least": 0.62,
+    "ua_pearson_at_least": 0.78,
+    "ua_rmse_at_most": 0.75,
+    "robust_mean_at_most": 1.0,
+    "robust_share_2_plus_under": 0.10,
+    "reference_mean_at_least": 4.5,
+}
 
 
 @dataclass(config=STRICT)
 class EvaluateScorerConfig:
     processed_dir: Path = field(metadata={"help": "records written by `prepare`"})
     splits_dir: Path = field(metadata={"help": "splits written by `prepare`"})
+    robustness_dir: Path = field(metadata={"help": "answers that do not answer, from `build_robustness`"})
     model_dir: Path = field(metadata={"help": "the scorer written by `train_scorer`"})
-    encoder: str = field(metadata={"help": "pretrained encoder for the bi-encoder baseline"})
+    folds_features: Path = field(metadata={"help": "out-of-fold encoder features from `train_scorer`"})
+    encoder: str = field(metadata={"help": "pretrained encoder for the cosine baseline"})
     metrics: Path = field(metadata={"help": "output metrics (a DVC metric)"})
     plots_dir: Path = field(metadata={"help": "output folder for plots"})
-    retrain_unseen_questions: bool = field(metadata={"help": "run the UQ protocol (retrains per fold)"})
 
 
 def per_question_pearson(frame: pd.DataFrame, column: str) -> pd.Series:
@@ -55,35 +75,59 @@ def per_question_pearson(frame: pd.DataFrame, column: str) -> pd.Series:
     return frame.groupby("question_id")[["score", column]].apply(within)
 
 
-def learned_key(architecture: str) -> str:
-    return {"cross": "cross_encoder", "siamese": "siamese_encoder"}[architecture]
+def isotonic(train_x: np.ndarray, train_y: np.ndarray, x: np.ndarray) -> np.ndarray:
+    return IsotonicRegression(y_min=0, y_max=5, out_of_bounds="clip").fit(train_x, train_y).predict(x)
 
 
-def baselines(train: pd.DataFrame, test: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Both similarity baselines, mapped to scores on `train` only (`bi_cosine` precomputed)."""
+def baselines(train: pd.DataFrame, rows: pd.DataFrame, bi_train: np.ndarray, bi_rows: np.ndarray) -> pd.DataFrame:
+    """The two similarity baselines and the bi-encoder alone, each mapped to scores on `train` only."""
     y = train["score"].to_numpy()
-    tfidf_train, tfidf_test = tfidf_similarity(train, train), tfidf_similarity(test, train)
-    return {
-        "tfidf": isotonic_scores(tfidf_train, y, tfidf_test),
-        "biencoder": isotonic_scores(train["bi_cosine"].to_numpy(), y, test["bi_cosine"].to_numpy()),
-    }
+    return pd.DataFrame(
+        {
+            "tfidf_isotonic": isotonic_scores(tfidf_similarity(train, train), y, tfidf_similarity(rows, train)),
+            "frozen_cosine_isotonic": isotonic_scores(
+                train["frozen_cosine"].to_numpy(), y, rows["frozen_cosine"].to_numpy()
+            ),
+            "fine_tuned_bi_encoder": isotonic(bi_train, y, bi_rows),
+        },
+        index=rows.index,
+    )
 
 
-def add_predictions(frame: pd.DataFrame, scorer: AnswerScorer, learned: str) -> None:
-    """The scorer's calibrated score (column `learned`) and interval (`low`, `high`) for each row."""
-    frame[learned] = scorer.calibration.score(scorer.raw(frame))
-    frame["low"], frame["high"] = scorer.calibration.interval(frame[learned].to_numpy())
+def unseen_question_fold(
+    rows: pd.DataFrame, fitting: pd.DataFrame, oof: pd.DataFrame, vectors: pd.DataFrame, fold: int,
+    stack: StackRecipe, meta: dict,
+) -> pd.DataFrame:  # fmt: skip
+    """Every row of `fold` scored by a stacker (and baselines) fitted without that fold."""
+    train = fitting[[fold not in folds for folds in fitting["folds"]]]
+    held = rows[rows["fold"] == fold]
+    vectorizer = fit_tfidf(pd.concat([train["reference"], train["answer"], train["question"]]))
+    graded_rows = graded_answers(train)
+    graded = GradedAnswers.build(graded_rows, vectors.loc[graded_rows.index].to_numpy())
+    features = stack_features(train, oof, vectors.loc[train.index].to_numpy(), vectorizer, graded)
+    kind = np.where(train["kind"].str.startswith("robust:"), "robust", train["kind"])
+    stacker = fit_stacker(
+        features, train["score"].to_numpy(), kind, train["question_id"].to_numpy(), stack,
+        meta["stacker"]["calibration"]["band_edges"], meta["stacker"]["calibration"]["level"],
+    )  # fmt: skip
+    predicted = stacker.predict(stack_features(held, oof, vectors.loc[held.index].to_numpy(), vectorizer, None))
+    scored = held.assign(
+        stacked=predicted["score"], low=predicted["low"], high=predicted["high"],
+        stacked_off_topic=predicted["off_topic"],
+    )  # fmt: skip
+    answers = train[train["kind"] == "answer"]
+    bi_train, bi_held = oof.loc[answers.index, "bi_cosine"].to_numpy(), oof.loc[held.index, "bi_cosine"].to_numpy()
+    return scored.join(baselines(answers, held, bi_train, bi_held))
 
 
-def summarise(frame: pd.DataFrame, methods: list[str], learned: str) -> dict[str, dict]:
+def summarise(frame: pd.DataFrame) -> dict[str, dict]:
     human = frame["score"].to_numpy()
     result = {}
-    for method in methods:
-        interval = (frame["low"], frame["high"]) if method == learned else (None, None)
+    for method in METHODS:
+        interval = (frame["low"], frame["high"]) if method == SHIPPED else (None, None)
         metrics = score_agreement(human, frame[method].to_numpy(), *interval)
         metrics["per_question_pearson"] = round(float(per_question_pearson(frame, method).mean()), 4)
         result[method] = metrics
-    # The human reference: grader 1 against grader 2 on the very same rows.
     metrics = score_agreement(frame["grader1"].to_numpy(), frame["grader2"].to_numpy())
     metrics["per_question_pearson"] = round(
         float(per_question_pearson(frame.assign(score=frame["grader1"]), "grader2").mean()), 4
@@ -92,73 +136,128 @@ def summarise(frame: pd.DataFrame, methods: list[str], learned: str) -> dict[str
     return result
 
 
-def plots(frame: pd.DataFrame, methods: list[str], learned: str, folder: Path, protocol: str) -> list[Path]:
-    paths = [folder / f"{protocol}_{name}.png" for name in ("scatter", "calibration", "per_question_error")]
-    title = {"ua": "unseen answers (test)", "uq": "unseen questions (pooled folds)"}[protocol]
-    scorer_plots.scatter(frame, methods, paths[0], title)
-    scorer_plots.calibration(frame, methods, paths[1], title)
-    scorer_plots.per_question_error(frame, learned, paths[2], f"{learned}: RMSE per question, {title}")
-    return paths
+def robustness(frame: pd.DataFrame) -> dict[str, dict]:
+    """Per method: each robustness kind's mean score and share scored >= 2, and the references'."""
+    out: dict[str, dict] = {}
+    robust = frame[frame["kind"].str.startswith("robust:")]
+    references = frame[frame["source"] == "augment:reference"]
+    for method in METHODS:
+        table = {
+            kind.removeprefix("robust:"): {
+                "mean": round(float(group[method].mean()), 3),
+                "share_2_plus": round(float((group[method] >= 2).mean()), 3),
+                "n": len(group),
+            }
+            for kind, group in robust.groupby("kind")
+        }
+        table["reference_answer"] = {
+            "mean": round(float(references[method].mean()), 3),
+            "share_4_5_plus": round(float((references[method] >= 4.5).mean()), 3),
+            "n": len(references),
+        }
+        out[method] = table
+    return out
+
+
+def off_topic(frame: pd.DataFrame) -> dict:
+    robust = frame[frame["kind"].str.startswith("robust:")]
+    real = frame[frame["kind"] == "answer"]
+    return {
+        "flagged_share_by_kind": {
+            k.removeprefix("robust:"): round(float(g["stacked_off_topic"].mean()), 3) for k, g in robust.groupby("kind")
+        },
+        "flagged_real_answers": round(float(real["stacked_off_topic"].mean()), 4),
+        "flagged_real_answers_graded_2_plus": round(float(real.loc[real["score"] >= 2, "stacked_off_topic"].mean()), 4),
+        "flagged_references": round(float(frame.loc[frame["source"] == "augment:reference", "stacked_off_topic"].mean()), 4),
+    }
+
+
+def goals(report: dict) -> dict:
+    uq, ua, robust = report["uq"][SHIPPED], report["ua"][SHIPPED], report["robustness"][SHIPPED]
+    kinds = {k: v for k, v in robust.items() if k != "reference_answer"}
+    return {
+        "uq_pearson": {"goal": GOALS["uq_pearson_at_least"], "value": uq["pearson"], "met": uq["pearson"] >= GOALS["uq_pearson_at_least"]},
+        "uq_rmse_below_baselines": {
+            "value": uq["rmse"],
+            "met": uq["rmse"] < min(report["uq"]["tfidf_isotonic"]["rmse"], report["uq"]["frozen_cosine_isotonic"]["rmse"]),
+        },
+        "ua_pearson": {"goal": GOALS["ua_pearson_at_least"], "value": ua["pearson"], "met": ua["pearson"] >= GOALS["ua_pearson_at_least"]},
+        "ua_rmse": {"goal": GOALS["ua_rmse_at_most"], "value": ua["rmse"], "met": ua["rmse"] <= GOALS["ua_rmse_at_most"]},
+        "robust_means": {"goal": GOALS["robust_mean_at_most"], "met": all(v["mean"] <= GOALS["robust_mean_at_most"] for v in kinds.values())},
+        "robust_shares": {"goal": GOALS["robust_share_2_plus_under"], "met": all(v["share_2_plus"] < GOALS["robust_share_2_plus_under"] for v in kinds.values())},
+        "reference_mean": {"goal": GOALS["reference_mean_at_least"], "value": robust["reference_answer"]["mean"],
+                           "met": robust["reference_answer"]["mean"] >= GOALS["reference_mean_at_least"]},
+    }  # fmt: skip
+
+
+def seen_answers(rows: pd.DataFrame, fitting: pd.DataFrame, oof: pd.DataFrame, model_dir: Path) -> pd.DataFrame:
+    """UA: the test answers scored by the trained scorer as served, and the baselines."""
+    scorer = AnswerScorer(model_dir)
+    test = rows[(rows["kind"] == "answer") & (rows["split"] == "test")].copy()
+    features = scorer.features(test[["question_id", "question", "reference", "answer"]])
+    predicted = scorer.stacker.predict(features)
+    test = test.assign(stacked=predicted["score"], low=predicted["low"], high=predicted["high"],
+                       stacked_off_topic=predicted["off_topic"])  # fmt: skip
+    train = fitting[fitting["kind"] == "answer"]
+    base = baselines(train, test, oof.loc[train.index, "bi_cosine"].to_numpy(), features["bi_cosine"].to_numpy())
+    return test.join(base)
+
+
+def inputs(
+    config: EvaluateScorerConfig, meta: dict
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame, StackRecipe]:
+    """Every row, the fitting subset, the out-of-fold encoder features, the pretrained answer
+    vectors (for kNN) and the stack recipe: what each unseen-question fold is fitted from."""
+    from mockmentor.scorer.encoders import Encoders
+    from mockmentor.scorer.network import load_encoder
+
+    recipe = ScorerRecipe(**meta["recipe"])
+    rows, fitting = load_rows(
+        config.processed_dir, config.splits_dir, config.robustness_dir, recipe.negatives_per_question,
+        recipe.augment_reference, recipe.seed,
+    )  # fmt: skip
+    oof = pd.read_parquet(config.folds_features).set_index("id")
+    missing = rows.index.difference(oof.index)
+    if len(missing):
+        raise FileNotFoundError(f"{config.folds_features} lacks {len(missing)} rows; run `dvc repro train_scorer`")
+    # The pretrained encoder's features never saw a label: computed once, shared by every fold.
+    rows["frozen_cosine"] = oof.loc[rows.index, "frozen_cosine"]
+    pretrained, tokenizer = load_encoder(resolve(config.encoder))
+    encoders = Encoders(pretrained, tokenizer, recipe.freeze_layers, recipe.max_length)
+    vectors = pd.DataFrame(encoders.answer_vectors(rows["answer"]), index=rows.index)
+    return rows, rows.loc[fitting.index], oof[ENCODER_FEATURES], vectors, StackRecipe(**meta["stack"])
 
 
 def main(config_path: Path = Path("configs/scorer.yaml")) -> dict:
     config = load_section(config_path, "evaluate_scorer", EvaluateScorerConfig)
-    pairs = load_pairs(config.processed_dir, config.splits_dir)
-    encoder_dir = resolve(config.encoder)
-    # The frozen bi-encoder never sees labels, so its cosines are computed once for all rows.
-    pairs["bi_cosine"] = biencoder_similarity(pairs, encoder_dir)
     meta = json.loads((config.model_dir / "scorer.json").read_text())
-    recipe = ScorerRecipe(**meta["recipe"])
-    learned = learned_key(recipe.architecture)
-    methods = ["tfidf", "biencoder", learned]
-
-    # UA: the trained scorer, baselines fitted on the same training answers.
-    train, test = pairs[pairs["split"] == "train"], pairs[pairs["split"] == "test"].copy()
-    add_predictions(test, AnswerScorer(config.model_dir), learned)
-    for name, values in baselines(train, test).items():
-        test[name] = values
-    report = {"ua": summarise(test, methods, learned)}
-    frames = {"ua": test}
-
-    if config.retrain_unseen_questions:
-        folds = []
-        for fold in tqdm(sorted(pairs["fold"].unique()), desc="UQ folds (retraining the scorer)"):
-            held_out = pairs[pairs["fold"] == fold].copy()
-            rest = pairs[pairs["fold"] != fold]
-            fold_train, fold_val = rest[rest["split"] == "train"], rest[rest["split"] == "val"]
-            with tempfile.TemporaryDirectory() as folder:
-                train_and_calibrate(
-                    fold_train,
-                    fold_val,
-                    recipe,
-                    encoder=meta["encoder"],
-                    band_edges=meta["calibration"]["band_edges"],
-                    interval_level=meta["calibration"]["level"],
-                    output_dir=Path(folder),
-                )
-                add_predictions(held_out, AnswerScorer(Path(folder)), learned)
-            for name, values in baselines(rest, held_out).items():
-                held_out[name] = values
-            folds.append(held_out)
-        frames["uq"] = pd.concat(folds)
-        report["uq"] = summarise(frames["uq"], methods, learned)
-
-    report["scorer"] = {"architecture": recipe.architecture, "key": learned, "val": meta["validation"]}
+    rows, fitting, oof, vectors, stack = inputs(config, meta)
+    frames = {"ua": seen_answers(rows, fitting, oof, config.model_dir)}
+    folds = [
+        unseen_question_fold(rows, fitting, oof, vectors, fold, stack, meta)
+        for fold in tqdm(sorted(rows.loc[rows["kind"] == "answer", "fold"].unique()), desc="UQ folds")
+        if fold >= 0
+    ]
+    pooled = pd.concat(folds)
+    frames["uq"] = pooled[pooled["kind"] == "answer"]
+    report = {
+        "ua": summarise(frames["ua"]),
+        "uq": summarise(frames["uq"]),
+        "robustness": robustness(pooled),
+        "off_topic": off_topic(pooled),
+        "scorer": {"variant": meta["variant"], "what": meta["what"], "val": meta["validation"]},
+    }
+    report["goals"] = goals(report)
     config.metrics.parent.mkdir(parents=True, exist_ok=True)
     config.metrics.write_text(json.dumps(report, indent=2) + "\n")
-    config.plots_dir.mkdir(parents=True, exist_ok=True)
-    pictures = [
-        path
-        for protocol, frame in frames.items()
-        for path in plots(frame, methods, learned, config.plots_dir, protocol)
-    ]
+    pictures = scorer_plots.all_plots(frames, pooled, report, METHODS, SHIPPED, config.plots_dir)
 
     import mlflow
 
     from mockmentor.tracking import flatten, stage_run
 
     with stage_run("evaluate_scorer", asdict(config) | {"recipe": json.dumps(meta["recipe"])}):
-        mlflow.log_metrics(flatten({k: v for k, v in report.items() if k in ("ua", "uq")}))
+        mlflow.log_metrics(flatten({k: report[k] for k in ("ua", "uq", "robustness", "off_topic")}))
         mlflow.log_artifact(str(config.metrics))
         for path in pictures:
             mlflow.log_artifact(str(path), "plots")

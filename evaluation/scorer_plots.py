@@ -54,3 +54,40 @@ def per_question_error(frame: pd.DataFrame, method: str, path: Path, title: str)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
+
+
+def robustness(report: dict, methods: list[str], path: Path) -> None:
+    """Mean score of each kind of non-answer (unseen questions), per method: lower is right."""
+    table = report["robustness"]
+    kinds = [k for k in table[methods[0]] if k != "reference_answer"]
+    fig, ax = plt.subplots(figsize=(9, 3.6))
+    width = 0.8 / len(methods)
+    for n, method in enumerate(methods):
+        ax.bar(np.arange(len(kinds)) + n * width, [table[method][k]["mean"] for k in kinds], width, label=method)
+    ax.axhline(1.0, color="grey", lw=1, ls="dotted")
+    ax.set_xticks(np.arange(len(kinds)) + 0.4 - width / 2, [k.replace("_", " ") for k in kinds], fontsize=8)
+    ax.set(ylabel="mean score (0–5)", ylim=(0, 5), title="answers that do not answer, unseen questions")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def all_plots(
+    frames: dict[str, pd.DataFrame], pooled: pd.DataFrame, report: dict, methods: list[str], shipped: str,
+    folder: Path,
+) -> list[Path]:  # fmt: skip
+    """Every picture of the evaluation: per protocol scatter, calibration, per-question error;
+    and the robustness bars."""
+    folder.mkdir(parents=True, exist_ok=True)
+    titles = {"ua": "unseen answers (test)", "uq": "unseen questions (pooled folds)"}
+    paths = []
+    for protocol, frame in frames.items():
+        names = [folder / f"{protocol}_{kind}.png" for kind in ("scatter", "calibration", "per_question_error")]
+        scatter(frame, methods, names[0], titles[protocol])
+        calibration(frame, methods, names[1], titles[protocol])
+        per_question_error(frame, shipped, names[2], f"{shipped}: RMSE per question, {titles[protocol]}")
+        paths += names
+    paths.append(folder / "robustness.png")
+    robustness(report, methods, paths[-1])
+    return paths

@@ -69,6 +69,15 @@ def collect_ratings(config: ConfigOption = Path("configs/data.yaml")) -> None:
     typer.echo(json.dumps(main(config), indent=2))
 
 
+@app.command("build-robustness")
+@user_errors
+def build_robustness(config: ConfigOption = Path("configs/data.yaml")) -> None:
+    """DVC stage `build_robustness`: answers that do not answer, for every question (scorer tests)."""
+    from mockmentor.data.build_robustness import main
+
+    typer.echo(json.dumps(main(config), indent=2))
+
+
 @app.command("train-scorer")
 @user_errors
 def train_scorer(config: ConfigOption = Path("configs/scorer.yaml")) -> None:
@@ -84,11 +93,23 @@ def evaluate_scorer(config: ConfigOption = Path("configs/scorer.yaml")) -> None:
     """DVC stage `evaluate_scorer`: scorer and baselines vs human graders (UA and UQ)."""
     from mockmentor.evaluation.evaluate_scorer import main
 
-    report = main(config)
+    _echo_protocols(main(config))
+
+
+@app.command("evaluate-cross-encoder")
+@user_errors
+def evaluate_cross_encoder(config: ConfigOption = Path("configs/scorer.yaml")) -> None:
+    """DVC stage `evaluate_cross_encoder`: a true cross-encoder on the scorer's protocols."""
+    from mockmentor.evaluation.evaluate_cross_encoder import main
+
+    _echo_protocols(main(config))
+
+
+def _echo_protocols(report: dict) -> None:
     for protocol in ("ua", "uq"):
         for method, metrics in report.get(protocol, {}).items():
             typer.echo(
-                f"{protocol}  {method:16} r={metrics['pearson']:.3f}  rmse={metrics['rmse']:.3f}  "
+                f"{protocol}  {method:24} r={metrics['pearson']:.3f}  rmse={metrics['rmse']:.3f}  "
                 f"qwk={metrics['qwk']:.3f}  coverage80={metrics['coverage80']}"
             )
 
@@ -126,19 +147,24 @@ def evaluate_interviewer(config: ConfigOption = Path("configs/interviewer.yaml")
 @user_errors
 def score(
     answer: Annotated[str, typer.Option(help="the candidate's answer")],
+    question: Annotated[str, typer.Option(help="the question asked")],
     reference: Annotated[str, typer.Option(help="the answer a grader expects")],
+    question_id: Annotated[
+        str | None, typer.Option(help="a question with graded answers on file, e.g. mohler-1.1")
+    ] = None,
     model_dir: Annotated[
         Path | None, typer.Option(help="a scorer folder; default: the registry's champion")
     ] = None,
 ) -> None:
-    """Score one answer with the champion scorer: prints {score, low, high} as JSON."""
+    """Score one answer with the champion scorer: prints {score, low, high, off_topic, evidence} as JSON."""
     from pydantic import ValidationError
 
     from mockmentor.scorer.scorer import AnswerScorer
 
     scorer = AnswerScorer(model_dir) if model_dir else AnswerScorer.champion()[0]
+    request = {"question": question, "reference": reference, "answer": answer, "question_id": question_id}
     try:
-        [result] = scorer.score([{"reference": reference, "answer": answer}])
+        [result] = scorer.score([request])
     except ValidationError as err:
         problem = err.errors()[0]
         typer.secho(f"error: {problem['loc'][0]}: {problem['msg']}", fg=typer.colors.RED, err=True)

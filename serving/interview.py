@@ -30,7 +30,7 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 
-from mockmentor.interviewer.guard import guarded_feedback, sentence_stream
+from mockmentor.interviewer.guard import CLOSING, guarded_feedback, sentence_stream
 from mockmentor.interviewer.templates import OPENER_LEADS
 from mockmentor.interviewer.turn import (
     AnswerFacts,
@@ -68,6 +68,7 @@ class Pending:
     question: BankQuestion
     asked: str  # the question as the candidate heard it (a probe or the planned question)
     probes_so_far: int
+    retries_so_far: int  # answers to this question that did not address it
     next_planned: BankQuestion | None
     transcript: str
     source: str  # audio | text
@@ -79,13 +80,19 @@ class Pending:
 
 @dataclass(frozen=True)
 class Decision:
-    """What the interviewer asks after this answer: a probe, the next question, or nothing."""
+    """What the interviewer asks after this answer: a probe, the same question again (the answer
+    did not address it), the next question, or nothing."""
 
     probe: bool
     next_question: BankQuestion | None  # the planned question asked next (None when probing)
     asked_next: str | None  # the closing question as spoken (filled in after the reply)
     next_id: str | None
+    retry: bool = False  # ask the same question again
+    off_topic: bool = False  # the answer did not address the question
 
+OFF_TOPIC = "That doesn't seem to answer the question — want to try again?"
+OFF_TOPIC_AGAIN = "That still doesn't answer the question, so let's move on."
+RETRIES_PER_QUESTION = 1
 
 def _ms(since: float) -> float:
     return round((time.perf_counter() - since) * 1000, 1)
@@ -265,7 +272,8 @@ class InterviewEngine:
                 HTTPStatus.CONFLICT, "this session's question is no longer in the question bank"
             )
         plan: list[str] = session.question_ids
-        probes = sum(1 for t in session.turns if t.kind == "feedback" and t.question_id == question.id)
+        answered = [t for t in session.turns if t.kind == "feedback" and t.question_id == question.id]
+        probes = sum(1 for t in answered if not t.off_topic)
         index = plan.index(question.id) if question.id in plan else len(plan)
         following = self.bank.questions.get(plan[index + 1]) if index + 1 < len(plan) else None
         return Pending(
@@ -275,6 +283,7 @@ class InterviewEngine:
             question=question,
             asked=last.next_question or question.spoken,
             probes_so_far=probes,
+            retries_so_far=len(answered) - probes,
             next_planned=following,
             transcript=transcript,
             source="text" if text is not None else "audio",
@@ -322,6 +331,7 @@ class InterviewEngine:
             speech=speech,
             next_question=decision.asked_next,
             follow_up=decision.probe,
+            retry=decision.retry,
             finished=decision.next_id is None,
             timings_ms=p.timings,
         )
@@ -330,26 +340,36 @@ class InterviewEngine:
     def _score(self, p: Pending) -> schemas.Score:
         step = time.perf_counter()
         points = p.question.key_points
-        [scored] = self.models.scorer.score([{"reference": p.question.reference, "answer": p.transcript}])
-        [flags] = self.models.coverage.covered([p.transcript], [points])
-        flags = self.models.coverage_rule.guard(flags, scored.score)
+        question = {"question": p.question.text, "question_id": p.question.id}
+        [scored] = self.models.scorer.score(
+            [question | {"reference": p.question.reference, "answer": p.transcript}]
+        )
+        flags = [False] * len(points)
+        if not scored.off_topic:  # an answer that does not address the question covers nothing
+            [flags] = self.models.coverage.covered([p.transcript], [points])
+            flags = self.models.coverage_rule.guard(flags, scored.score)
         p.timings["score"] = _ms(step)
         return schemas.Score(
             score=scored.score,
             low=scored.low,
             high=scored.high,
             covered=[k for k, c in zip(points, flags, strict=True) if c],
-            missed=[k for k, c in zip(points, flags, strict=True) if not c],
+            missed=[] if scored.off_topic else [k for k, c in zip(points, flags, strict=True) if not c],
+            off_topic=scored.off_topic,
+            evidence=scored.evidence,
         )
 
     def _decide(self, p: Pending, score: schemas.Score) -> Decision:
-        """Probe the first missed point (at most probes_per_question times), else move on."""
+        """Ask again when the answer did not address the question (once); probe the first missed
+        point (at most probes_per_question times); else move on."""
+        if score.off_topic and p.retries_so_far < RETRIES_PER_QUESTION:
+            return Decision(False, None, p.asked, p.question.id, retry=True, off_topic=True)
         if score.missed and p.probes_so_far < self.config.probes_per_question:
             return Decision(True, None, None, p.question.id)
         following = p.next_planned
-        if following is None:
-            return Decision(False, None, None, None)  # the interview ends with this turn
-        return Decision(False, following, following.spoken, following.id)
+        if following is None:  # the interview ends with this turn
+            return Decision(False, None, None, None, off_topic=score.off_topic)
+        return Decision(False, following, following.spoken, following.id, off_topic=score.off_topic)
 
     def _facts(self, p: Pending, score: schemas.Score) -> AnswerFacts:
         return AnswerFacts(
@@ -367,10 +387,17 @@ class InterviewEngine:
     def _reply(
         self, p: Pending, prompt: list[dict[str, str]], facts: AnswerFacts, decision: Decision
     ) -> Iterator[tuple[str, str]]:
-        """(sentence, source) pairs: the model's streamed words under the guard."""
-        model_sentences = sentence_stream(self.models.interviewer.stream(prompt))
+        """(sentence, source) pairs: the model's streamed words under the guard; no praise and no
+        model at all for an answer that did not address the question."""
         next_text = decision.next_question.spoken if decision.next_question else None
-        yield from guarded_feedback(model_sentences, facts, decision.probe, next_text, seed=p.position)
+        if decision.retry:
+            yield from ((OFF_TOPIC, "template"), (p.asked, "template"))
+        elif decision.off_topic:
+            yield OFF_TOPIC_AGAIN, "template"
+            yield (f"Next question: {next_text}" if next_text else CLOSING), "template"
+        else:
+            model_sentences = sentence_stream(self.models.interviewer.stream(prompt))
+            yield from guarded_feedback(model_sentences, facts, decision.probe, next_text, seed=p.position)
 
     def _speak(self, p: Pending, sentence: str, first: bool, since: float) -> schemas.Spoken:
         if first:
@@ -407,7 +434,7 @@ class InterviewEngine:
             return
         topic = (
             p.question.topic
-            if decision.probe
+            if decision.probe or decision.retry
             else (decision.next_question.topic if decision.next_question else "")
         )
         self._prefill(topic, decision.asked_next)
@@ -463,6 +490,7 @@ def turn_row(
         "score_high": result.score.high,
         "covered": result.score.covered,
         "missed": result.score.missed,
+        "off_topic": result.score.off_topic,
         "reply": result.reply,
         "reply_source": result.reply_source,
         "next_question_id": decision.next_id,

@@ -23,14 +23,16 @@ def session_report(session: InterviewSession) -> schemas.SessionReport:
             low=t.score_low or 0.0,
             high=t.score_high or 0.0,
             missed=t.missed or [],
+            off_topic=t.off_topic,
             delivery=Delivery.model_validate(t.analytics),
             rating=t.rating.rating if t.rating else None,
         )
         for t in session.turns
         if t.kind == "feedback"
     ]
+    scored = [a for a in answers if not a.off_topic]  # an answer that did not answer is no score
     by_topic: dict[str, list[float]] = defaultdict(list)
-    for answer in answers:
+    for answer in scored:
         by_topic[topic_label(answer.topic)].append(answer.score)
     topic_scores = {topic: round(statistics.fmean(s), 2) for topic, s in by_topic.items()}
     ranked = sorted(topic_scores, key=topic_scores.get)
@@ -41,7 +43,7 @@ def session_report(session: InterviewSession) -> schemas.SessionReport:
         topic=session.topic,
         created_at=session.created_at.isoformat(timespec="seconds"),
         answers=answers,
-        mean_score=round(statistics.fmean(a.score for a in answers), 2) if answers else None,
+        mean_score=round(statistics.fmean(a.score for a in scored), 2) if scored else None,
         topic_scores=topic_scores,
         strongest_topic=ranked[-1] if len(ranked) > 1 else (ranked[0] if ranked else None),
         weakest_topic=ranked[0] if len(ranked) > 1 else None,
@@ -55,7 +57,9 @@ def session_report(session: InterviewSession) -> schemas.SessionReport:
 def history(sessions: list[InterviewSession]) -> schemas.History:
     items = []
     for session in sessions:
-        scores = [t.score for t in session.turns if t.kind == "feedback" and t.score is not None]
+        scores = [
+            t.score for t in session.turns if t.kind == "feedback" and t.score is not None and not t.off_topic
+        ]
         items.append(
             schemas.HistoryItem(
                 session_id=session.id,

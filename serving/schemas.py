@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from mockmentor.scorer.scorer import OffTopic
 from mockmentor.speech.delivery import Delivery
 
 Difficulty = Literal["easy", "medium", "hard"]
@@ -22,6 +23,10 @@ class Score(BaseModel):
     high: float = Field(ge=0, le=5, description="upper end of the interval")
     covered: list[str] = Field(description="key points of the reference the answer covered")
     missed: list[str] = Field(description="key points it missed")
+    off_topic: bool = Field(
+        default=False, description="the answer does not address the question: not scored as an answer, never trained on"
+    )
+    evidence: OffTopic | None = Field(default=None, description="why it was judged off topic")
 
 
 class Transcribed(BaseModel):
@@ -61,6 +66,9 @@ class TurnResult(BaseModel):
     speech: list[Spoken]
     next_question: str | None = Field(description="what to answer next; null when the interview is over")
     follow_up: bool = Field(description="the next question probes a point this answer missed")
+    retry: bool = Field(
+        default=False, description="the answer did not address the question, which is asked once more"
+    )
     finished: bool
     timings_ms: dict[str, float]
 
@@ -74,6 +82,7 @@ class RatingSaved(BaseModel):
 
 class QuestionReport(BaseModel):
     position: int
+    off_topic: bool = Field(default=False, description="the answer did not address the question (not in the means)")
     topic: str
     question: str
     transcript: str

@@ -91,6 +91,48 @@ def prepared_data() -> Path:
 
 
 @pytest.fixture(scope="session")
+def robustness_data(prepared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The `build_robustness` stage on the real records, into a temporary folder."""
+    from mockmentor.data.build_robustness import main
+
+    folder = tmp_path_factory.mktemp("robustness")
+    section = yaml.safe_load((REPO / "configs/data.yaml").read_text())["build_robustness"]
+    section |= {
+        "processed_dir": str(prepared_data / "processed"),
+        "splits_dir": str(prepared_data / "splits"),
+        "phrases": str(RAW / "robustness/phrases.yaml"),
+        "output_dir": str(folder / "robustness"),
+        "report": str(folder / "report.json"),
+    }
+    (folder / "data.yaml").write_text(yaml.safe_dump({"build_robustness": section}))
+    main(folder / "data.yaml")
+    return folder / "robustness"
+
+
+def tiny_scorer_config(folder: Path, robustness: Path, **recipe: object) -> dict:
+    """configs/scorer.yaml with a few encoder steps and small trees, writing into `folder`."""
+    config = yaml.safe_load((REPO / "configs/scorer.yaml").read_text())
+    train, evaluate = config["train_scorer"], config["evaluate_scorer"]
+    train |= {
+        "robustness_dir": str(robustness),
+        "output_dir": str(folder / "scorer"),
+        "folds_output": str(folder / "scorer_folds.parquet"),
+        "metrics": str(folder / "scorer_train.json"),
+        "collected_answers": None,
+    }
+    train["recipe"] |= {"max_steps": 8, "epochs": 1, "negatives_per_question": 1} | recipe
+    train["stack"] |= {"max_iter": 80}
+    evaluate |= {
+        "robustness_dir": str(robustness),
+        "model_dir": str(folder / "scorer"),
+        "folds_features": str(folder / "scorer_folds.parquet"),
+        "metrics": str(folder / "scorer.json"),
+        "plots_dir": str(folder / "plots"),
+    }
+    return {"train_scorer": train, "evaluate_scorer": evaluate}
+
+
+@pytest.fixture(scope="session")
 def built_dialogues(prepared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The `build_dialogues` stage run on the real records into a temporary folder."""
     import yaml
@@ -153,20 +195,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture(scope="session")
-def tiny_scorer(prepared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real scorer trained for a few steps (the full recipe takes minutes)."""
+def tiny_scorer(robustness_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real scorer trained with a few encoder steps and small trees (the full recipe takes minutes)."""
     from mockmentor.training.train_scorer import main as train_scorer
 
     folder = tmp_path_factory.mktemp("service-scorer")
-    config = yaml.safe_load((REPO / "configs/scorer.yaml").read_text())["train_scorer"]
-    config |= {
-        "output_dir": str(folder / "scorer"),
-        "metrics": str(folder / "scorer_train.json"),
-        "collected_answers": None,
-        "register_as": "service-test-scorer",
-    }
-    config["recipe"] |= {"max_steps": 8, "epochs": 1, "negatives_per_question": 1}
-    (folder / "scorer.yaml").write_text(yaml.safe_dump({"train_scorer": config}))
+    config = tiny_scorer_config(folder, robustness_data)
+    config["train_scorer"]["register_as"] = "service-test-scorer"
+    (folder / "scorer.yaml").write_text(yaml.safe_dump(config))
     train_scorer(folder / "scorer.yaml")
     return folder / "scorer"
 

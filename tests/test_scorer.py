@@ -1,4 +1,5 @@
-"""The answer scorer end to end with the real encoder on real rows, with a tiny recipe."""
+"""The stacked answer scorer on real data: fitting, scoring, the off-topic flag, the registry,
+the CLI and the evaluation stage (a tiny recipe: a few encoder steps, small trees)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,17 @@ from pathlib import Path
 
 import mlflow
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
+from conftest import REPO, tiny_scorer_config
 from pydantic import ValidationError
 from scipy.stats import pearsonr
 from typer.testing import CliRunner
 
 from mockmentor.cli import app
 from mockmentor.model_assets import resolved_path
-from mockmentor.scorer.fitting import ScorerRecipe, fit
+from mockmentor.scorer.fitting import ScorerRecipe, fit_encoder
 from mockmentor.scorer.network import build, predict_raw
 from mockmentor.scorer.pairs import load_pairs
 from mockmentor.scorer.scorer import AnswerScorer
@@ -23,56 +26,25 @@ from mockmentor.training import train_scorer
 
 pytestmark = pytest.mark.slow  # scorer training
 
-REPO = Path(__file__).resolve().parent.parent
-TINY_RECIPE = {
-    "architecture": "siamese",
-    "max_length": 64,
-    "learning_rate": 5.0e-5,
-    "epochs": 1,
-    "batch_size": 16,
-    "negatives_per_question": 1,
-    "seed": 0,
-    "max_steps": 8,
-}
+QUESTION = "What is a variable?"
+REFERENCE = "A variable is a location in memory that can store a value."
 
 
-def tiny_config(folder: Path, **recipe: object) -> Path:
-    config = {
-        "train_scorer": {
-            "processed_dir": str(REPO / "data/processed"),
-            "splits_dir": str(REPO / "data/splits"),
-            "output_dir": str(folder / "scorer"),
-            "metrics": str(folder / "scorer_train.json"),
-            "encoder": "scorer-encoder",
-            "interval_level": 0.8,
-            "band_edges": [3.0, 4.25],
-            "register_as": "answer-scorer",
-            "recipe": TINY_RECIPE | recipe,
-        },
-        "evaluate_scorer": {
-            "processed_dir": str(REPO / "data/processed"),
-            "splits_dir": str(REPO / "data/splits"),
-            "model_dir": str(folder / "scorer"),
-            "encoder": "scorer-encoder",
-            "metrics": str(folder / "scorer.json"),
-            "plots_dir": str(folder / "plots"),
-            "retrain_unseen_questions": True,
-        },
-    }
+def write_config(folder: Path, robustness: Path, **recipe: object) -> Path:
     path = folder / "scorer.yaml"
-    path.write_text(yaml.safe_dump(config))
+    path.write_text(yaml.safe_dump(tiny_scorer_config(folder, robustness, **recipe)))
     return path
 
 
 @pytest.fixture(scope="module")
-def pairs(prepared_data: Path):
+def pairs(prepared_data: Path) -> pd.DataFrame:
     return load_pairs(prepared_data / "processed", prepared_data / "splits")
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory, prepared_data: Path) -> Path:
+def trained(tmp_path_factory: pytest.TempPathFactory, robustness_data: Path) -> Path:
     folder = tmp_path_factory.mktemp("scorer")
-    train_scorer.main(tiny_config(folder))
+    train_scorer.main(write_config(folder, robustness_data))
     return folder
 
 
@@ -81,7 +53,14 @@ def scorer(trained: Path) -> AnswerScorer:
     return AnswerScorer(trained / "scorer")
 
 
-def test_a_few_steps_lower_the_loss(pairs) -> None:
+@pytest.fixture(scope="module")
+def evaluated(trained: Path) -> dict:
+    from mockmentor.evaluation.evaluate_scorer import main
+
+    return main(trained / "scorer.yaml")
+
+
+def test_a_few_steps_lower_the_loss(pairs: pd.DataFrame, tmp_path: Path) -> None:
     rows = pairs[pairs["split"] == "train"].sample(64, random_state=0)
     recipe = ScorerRecipe(
         architecture="cross", max_length=64, learning_rate=1e-4, epochs=1, batch_size=16, max_steps=12, seed=0
@@ -92,31 +71,32 @@ def test_a_few_steps_lower_the_loss(pairs) -> None:
         return float(np.mean((raw - rows["score"].to_numpy() / 5) ** 2))
 
     before = mse(*build(resolved_path("scorer-encoder"), "cross"))
-    model, tokenizer, history = fit(rows, recipe, resolved_path("scorer-encoder"), Path("/tmp/mm-fit"))
+    model, tokenizer, history = fit_encoder(rows, recipe, resolved_path("scorer-encoder"), tmp_path)
     assert mse(model, tokenizer) < before / 2
     assert [entry["step"] for entry in history] == [10]  # logged every 10 steps
 
 
-def test_predictions_are_scores_with_intervals(scorer: AnswerScorer, pairs) -> None:
+def test_predictions_are_scores_with_intervals(scorer: AnswerScorer, pairs: pd.DataFrame) -> None:
     rows = pairs[pairs["split"] == "test"].head(40)
-    results = scorer.score(rows[["reference", "answer"]].to_dict("records"))
+    results = scorer.score(rows[["question_id", "question", "reference", "answer"]].to_dict("records"))
     assert len(results) == 40
     for result in results:
         assert 0 <= result.low <= result.score <= result.high <= 5
     assert len({result.score for result in results}) > 10
+    assert pearsonr(rows["score"], [r.score for r in results])[0] > 0.3
 
 
-def test_reference_beats_an_unrelated_answer(scorer: AnswerScorer, pairs) -> None:
-    questions = pairs.drop_duplicates("question_id").head(10)
-    unrelated = "I think the weather will be sunny tomorrow, so we can go to the beach."
+def test_answers_that_say_nothing_score_low_and_are_flagged(scorer: AnswerScorer, pairs: pd.DataFrame) -> None:
+    """On questions the trees never saw without their kNN (bank-like: no question_id)."""
+    questions = pairs.drop_duplicates("question_id").head(12)
     for row in questions.itertuples():
-        right, wrong = scorer.score(
-            [
-                {"reference": row.reference, "answer": row.reference},
-                {"reference": row.reference, "answer": unrelated},
-            ]
+        base = {"question": row.question, "reference": row.reference}
+        right, restated, unknown = scorer.score(
+            [base | {"answer": row.reference}, base | {"answer": row.question}, base | {"answer": "I don't know."}]
         )
-        assert right.score > wrong.score + 1, row.question_id
+        assert right.score > max(restated.score, unknown.score) + 2, row.question_id
+        assert unknown.off_topic and unknown.evidence is not None and unknown.evidence.reasons, row.question_id
+        assert not right.off_topic, row.question_id
 
 
 @pytest.mark.parametrize(
@@ -130,66 +110,97 @@ def test_reference_beats_an_unrelated_answer(scorer: AnswerScorer, pairs) -> Non
 )
 def test_bad_answers_are_clear_errors(scorer: AnswerScorer, answer: object, problem: str) -> None:
     with pytest.raises(ValidationError, match=problem):
-        scorer.score([{"reference": "A location in memory that can store a value.", "answer": answer}])
+        scorer.score([{"question": QUESTION, "reference": REFERENCE, "answer": answer}])
 
 
 def test_long_answer_is_scored_by_its_best_window(scorer: AnswerScorer) -> None:
-    reference = "A variable is a location in memory that can store a value."
     padding = "Let me tell you about my holidays by the sea, which were long and sunny. " * 60
-    [long_answer] = scorer.score([{"reference": reference, "answer": padding + reference}])
-    [padding_only] = scorer.score([{"reference": reference, "answer": padding}])
-    assert len(scorer._windows(padding + reference)) > 5
+    base = {"question": QUESTION, "reference": REFERENCE}
+    long_answer, padding_only = scorer.score([base | {"answer": padding + REFERENCE}, base | {"answer": padding}])
+    assert len(scorer.encoders.windows(padding + REFERENCE)) > 5
     assert long_answer.score > padding_only.score
 
 
 def test_training_writes_metrics_and_registers_a_champion(trained: Path) -> None:
     metrics = json.loads((trained / "scorer_train.json").read_text())["val"]
-    assert {"pearson", "spearman", "rmse", "qwk", "coverage80"} <= set(metrics)
+    assert {"pearson", "spearman", "rmse", "qwk", "coverage80", "detector_threshold"} <= set(metrics)
+    assert 0 < metrics["coverage80"] <= 1 and metrics["detector_threshold"] >= 0.5
+    assert metrics["detector_oof_false_alarms_graded_2_plus"] <= 0.05
     client = mlflow.MlflowClient()
     champion = client.get_model_version_by_alias("answer-scorer", "champion")
     assert float(champion.tags["val_pearson"]) == pytest.approx(metrics["pearson"], abs=1e-4)
 
 
-def test_a_worse_model_does_not_take_the_champion_alias(trained: Path, tmp_path: Path) -> None:
+def test_a_worse_model_does_not_take_the_champion_alias(trained: Path, tmp_path: Path, robustness_data: Path) -> None:
     client = mlflow.MlflowClient()
     before = client.get_model_version_by_alias("answer-scorer", "champion").version
-    train_scorer.main(tiny_config(tmp_path, max_steps=1, learning_rate=1e-7))
+    config = tiny_scorer_config(tmp_path, robustness_data, max_steps=1, learning_rate=1e-7)
+    config["train_scorer"]["stack"] |= {"max_iter": 2, "learning_rate": 0.01}
+    (tmp_path / "scorer.yaml").write_text(yaml.safe_dump(config))
+    train_scorer.main(tmp_path / "scorer.yaml")
     after = client.get_model_version_by_alias("answer-scorer", "champion").version
     latest = max(int(v.version) for v in client.search_model_versions("name='answer-scorer'"))
     assert after == before and latest > int(before)
 
 
 def test_champion_loads_from_the_registry_and_scores_from_the_cli(trained: Path) -> None:
-    result = CliRunner().invoke(app, ["score", "--reference", "At the main function.", "--answer", "main()"])
+    asked = ["score", "--question", QUESTION, "--reference", REFERENCE]
+    result = CliRunner().invoke(app, [*asked, "--answer", "A named place in memory that holds a value."])
     assert result.exit_code == 0, result.output
     parsed = json.loads(result.stdout)
-    assert set(parsed) == {"score", "low", "high"} and 0 <= parsed["score"] <= 5
-    empty = CliRunner().invoke(app, ["score", "--reference", "At the main function.", "--answer", " "])
+    assert set(parsed) == {"score", "low", "high", "off_topic", "evidence"} and 0 <= parsed["score"] <= 5
+    off = json.loads(CliRunner().invoke(app, [*asked, "--answer", "No idea, sorry."]).stdout)
+    assert off["off_topic"] and off["evidence"]["reasons"]
+    empty = CliRunner().invoke(app, [*asked, "--answer", " "])
     assert empty.exit_code == 2 and "answer" in empty.output and "Traceback" not in empty.output
 
 
-def test_evaluation_writes_every_key(trained: Path) -> None:
-    from mockmentor.evaluation.evaluate_scorer import main
+def test_each_robustness_kind_scores_low_on_held_out_questions(evaluated: dict) -> None:
+    """Unseen-question folds: the trees never saw the question, its answers or its robustness rows."""
+    table = evaluated["robustness"]["stacked"]
+    for kind, figures in table.items():
+        if kind == "reference_answer":
+            assert figures["mean"] >= 3.5, figures  # the reference itself still scores high
+        else:
+            assert figures["mean"] <= 1.5 and figures["share_2_plus"] < 0.2, (kind, figures)
+    flagged = evaluated["off_topic"]
+    assert flagged["flagged_real_answers_graded_2_plus"] <= 0.05 and flagged["flagged_references"] == 0
 
-    report = main(trained / "scorer.yaml")
+
+def test_evaluation_writes_every_key_with_values_that_fit(trained: Path, evaluated: dict) -> None:
     written = json.loads((trained / "scorer.json").read_text())
-    assert written == json.loads(json.dumps(report))
+    assert written == json.loads(json.dumps(evaluated))
     pairs = load_pairs(REPO / "data/processed", REPO / "data/splits")
     rows = {"ua": pairs[pairs["split"] == "test"], "uq": pairs}
+    methods = {"tfidf_isotonic", "frozen_cosine_isotonic", "fine_tuned_bi_encoder", "stacked", "human"}
     for protocol in ("ua", "uq"):
-        assert set(written[protocol]) == {"siamese_encoder", "tfidf", "biencoder", "human"}
+        assert set(written[protocol]) == methods
         for method, metrics in written[protocol].items():
-            assert {"pearson", "spearman", "rmse", "qwk", "coverage80", "per_question_pearson"} <= set(
-                metrics
-            )
             assert -1 <= metrics["pearson"] <= 1 and -1 <= metrics["spearman"] <= 1, method
             assert 0 <= metrics["rmse"] <= 5 and metrics["qwk"] <= 1, method
             assert metrics["n"] == len(rows[protocol]), method  # every method on the same rows
-        assert 0 < written[protocol]["siamese_encoder"]["coverage80"] <= 1
-        # the human reference is grader 1 against grader 2 on exactly those rows
-        graders = rows[protocol]
+        assert 0 < written[protocol]["stacked"]["coverage80"] <= 1
+        graders = rows[protocol]  # the human reference: grader 1 against grader 2 on those rows
         assert written[protocol]["human"]["pearson"] == pytest.approx(
             pearsonr(graders["grader1"], graders["grader2"])[0], abs=1e-4
         )
-    assert written["ua"]["human"]["n"] == 236 and written["uq"]["human"]["n"] == 2273
-    assert len(list((trained / "plots").glob("*.png"))) == 6
+    for goal in written["goals"].values():
+        assert isinstance(goal["met"], bool)
+    assert len(list((trained / "plots").glob("*.png"))) == 7
+
+
+def test_a_fold_is_scored_by_a_fit_that_never_saw_its_labels(trained: Path) -> None:
+    """Permuting the scores of one fold's answers changes nothing of that fold's predictions:
+    the trees, their calibration and the detector are fitted without it."""
+    from mockmentor.evaluation import evaluate_scorer as stage
+
+    config = yaml.safe_load((trained / "scorer.yaml").read_text())["evaluate_scorer"]
+    meta = json.loads((trained / "scorer" / "scorer.json").read_text())
+    rows, fitting, oof, vectors, stack = stage.inputs(stage.EvaluateScorerConfig(**config), meta)
+    first = stage.unseen_question_fold(rows, fitting, oof, vectors, 0, stack, meta)
+    shuffled = rows.copy()
+    in_fold = shuffled["fold"] == 0
+    shuffled.loc[in_fold, "score"] = np.random.default_rng(0).permutation(shuffled.loc[in_fold, "score"].to_numpy())
+    second = stage.unseen_question_fold(shuffled, shuffled.loc[fitting.index], oof, vectors, 0, stack, meta)
+    pd.testing.assert_series_equal(first["stacked"], second["stacked"])
+    pd.testing.assert_series_equal(first["high"], second["high"])

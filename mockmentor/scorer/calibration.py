@@ -1,53 +1,75 @@
-"""raw model output -> a score on the 0–5 scale, with a split-conformal interval per score band."""
+"""Raw model output -> a score on the 0–5 scale, with a split-conformal interval.
+
+Both are fitted out of fold across question groups: every row's raw output comes from a model
+that never saw its question, so the map and the interval widths are those of a question the
+scorer meets for the first time. They are kept per regime, because an answer to a question
+with human-graded answers on file (`seen`: the kNN features are there) is scored more
+reliably than one to a new question (`unseen`), and per band of predicted score (Mondrian):
+answers predicted near full marks are scored more reliably than middling ones. Stored as
+plain numbers (JSON), so loading a scorer runs no pickled code.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
+from sklearn.isotonic import IsotonicRegression
+
+REGIMES = ("seen", "unseen")
+MIN_BAND_ROWS = 10
 
 
 @dataclass(frozen=True)
 class Calibration:
-    """raw output -> score (linear, clipped) and interval half-widths per predicted-score band."""
-
-    slope: float
-    intercept: float
+    thresholds: dict[str, list[float]]  # isotonic map per regime: raw output ...
+    values: dict[str, list[float]]  # ... -> score
     band_edges: list[float]
-    half_widths: list[float]
+    half_widths: dict[str, list[float]]  # per regime, one per band
     level: float
 
-    def score(self, raw: np.ndarray) -> np.ndarray:
-        return np.clip(self.slope * raw + self.intercept, 0.0, 5.0)
+    def score(self, raw: np.ndarray, regime: np.ndarray) -> np.ndarray:
+        out = np.empty(len(raw))
+        for name in REGIMES:
+            rows = regime == name
+            out[rows] = np.interp(raw[rows], self.thresholds[name], self.values[name])
+        return np.clip(out, 0.0, 5.0)
 
-    def interval(self, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        half = np.asarray(self.half_widths)[np.searchsorted(self.band_edges, score, side="right")]
+    def interval(self, score: np.ndarray, regime: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        band = np.searchsorted(self.band_edges, score, side="right")
+        half = np.array([self.half_widths[r][b] for r, b in zip(regime, band, strict=True)])
         return np.clip(score - half, 0.0, 5.0), np.clip(score + half, 0.0, 5.0)
 
 
+def conformal_widths(residual: np.ndarray, band: np.ndarray, bands: int, level: float) -> list[float]:
+    """The split-conformal quantile of |residual| in each band (all rows where a band has too few)."""
+    widths = []
+    for index in range(bands):
+        own = residual[band == index]
+        own = own if len(own) >= MIN_BAND_ROWS else residual
+        rank = min(int(np.ceil((len(own) + 1) * level)), len(own))
+        widths.append(float(np.sort(own)[rank - 1]))
+    return widths
+
+
 def fit_calibration(
-    raw_train: np.ndarray,
-    y_train: np.ndarray,
-    raw_val: np.ndarray,
-    y_val: np.ndarray,
+    raw: np.ndarray,
+    human: np.ndarray,
+    regime: np.ndarray,
+    interval_rows: np.ndarray,
     band_edges: list[float],
     level: float,
 ) -> Calibration:
-    """Linear map fitted on training rows; split-conformal half-widths from validation rows.
-
-    Conformal per band (Mondrian): answers predicted near full marks are scored more
-    reliably than middling ones, so one global width would be too wide there and too
-    narrow elsewhere. Each band keeps the finite-sample guarantee on its own rows.
-    """
-    slope, intercept = np.polyfit(raw_train, y_train, 1)
-    base = Calibration(float(slope), float(intercept), band_edges, [0.0] * (len(band_edges) + 1), level)
-    predicted = base.score(raw_val)
-    residual = np.abs(y_val - predicted)
-    band = np.searchsorted(band_edges, predicted, side="right")
-    widths = []
-    for index in range(len(band_edges) + 1):
-        own = residual[band == index]
-        own = own if len(own) >= 10 else residual  # too few rows for a band: use them all
-        rank = min(int(np.ceil((len(own) + 1) * level)), len(own))
-        widths.append(float(np.sort(own)[rank - 1]))
-    return Calibration(base.slope, base.intercept, band_edges, widths, level)
+    """Isotonic raw -> score per regime on out-of-fold `raw`; conformal widths from the rows in
+    `interval_rows` (the real answers: their human scores are what an interval must cover)."""
+    thresholds, values, widths = {}, {}, {}
+    for name in REGIMES:
+        rows = regime == name
+        mapping = IsotonicRegression(y_min=0.0, y_max=5.0, out_of_bounds="clip").fit(raw[rows], human[rows])
+        thresholds[name] = mapping.X_thresholds_.tolist()
+        values[name] = mapping.y_thresholds_.tolist()
+        own = rows & interval_rows
+        calibrated = np.clip(mapping.predict(raw[own]), 0.0, 5.0)
+        band = np.searchsorted(band_edges, calibrated, side="right")
+        widths[name] = conformal_widths(np.abs(human[own] - calibrated), band, len(band_edges) + 1, level)
+    return Calibration(thresholds, values, band_edges, widths, level)

@@ -1,32 +1,31 @@
-"""Fitting the answer scorer: the recipe, the Trainer loop, calibration and saving.
+"""Fitting the scorer's encoders: one recipe, the transformers Trainer, cached lower layers.
 
-The stage `train_scorer` fits on the UA training answers; `evaluate_scorer` fits the same
-recipe once per unseen-question fold. Both call `train_and_calibrate`.
+`fit_encoder` fine-tunes the top of the encoder, either as a bi-encoder (cosine of reference
+and answer) or as a cross-encoder (one pass over the pair), on rows of (reference, answer,
+score). With `states` given it trains from cached lower-layer states (frozen.py): the same
+model, several times faster. `fold_encoders` fits one encoder per unseen-question fold
+(trained without that fold's questions) plus one on everything: each row's out-of-fold
+output comes from a model that never saw its question, which the stacker trains on and the
+unseen-question evaluation scores with.
 """
 
 from __future__ import annotations
 
-import json
-import tempfile
-import time
-from dataclasses import asdict, field
+from collections.abc import Callable
+from dataclasses import field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 import torch
 from pydantic.dataclasses import dataclass
 from torch import nn
 
 from mockmentor.config import STRICT
-from mockmentor.metrics import score_agreement
-from mockmentor.model_assets import resolve
 
-from .calibration import fit_calibration
-from .network import MAX_SCORE, PairCollator, build, predict_raw, save
-from .pairs import augment
-
-CALIBRATION_ROWS = 500
+from .frozen import CachedCross, CachedSiamese, LowerStates
+from .network import MAX_SCORE, PairCollator, build
 
 
 @dataclass(config=STRICT)
@@ -53,19 +52,10 @@ class ScorerRecipe:
             raise ValueError("freeze_layers must be within 0..6 (the encoder has 6 layers)")
 
 
-def fit(
-    rows: pd.DataFrame, recipe: ScorerRecipe, encoder_dir: Path, work_dir: Path
-) -> tuple[nn.Module, Any, list]:
-    """Fine-tune on `rows` (reference, answer, score); returns model, tokenizer, loss history."""
-    from datasets import Dataset
-    from transformers import Trainer, TrainingArguments, set_seed
+def _arguments(recipe: ScorerRecipe, work_dir: Path) -> Any:
+    from transformers import TrainingArguments
 
-    set_seed(recipe.seed)
-    model, tokenizer = build(encoder_dir, recipe.architecture, recipe.freeze_layers)
-    data = Dataset.from_pandas(
-        rows.assign(label=rows["score"] / MAX_SCORE)[["reference", "answer", "label"]], preserve_index=False
-    )
-    arguments = TrainingArguments(
+    return TrainingArguments(
         output_dir=str(work_dir),
         per_device_train_batch_size=recipe.batch_size,
         learning_rate=recipe.learning_rate,
@@ -82,71 +72,78 @@ def fit(
         report_to=[],
         remove_unused_columns=False,
         dataloader_num_workers=0,
-        disable_tqdm=False,
+        disable_tqdm=True,
     )
-    trainer = Trainer(
-        model=model,
-        args=arguments,
-        train_dataset=data,
-        data_collator=PairCollator(tokenizer, recipe.architecture, recipe.max_length),
-    )
+
+
+def pair_inputs(rows: pd.DataFrame, architecture: str) -> list[Any]:
+    """What the lower-layer cache is keyed by: texts (bi-encoder) or (reference, answer) pairs."""
+    if architecture == "siamese":
+        return list(rows["reference"]) + list(rows["answer"])
+    return list(zip(rows["reference"], rows["answer"], strict=True))
+
+
+def fit_encoder(
+    rows: pd.DataFrame,
+    recipe: ScorerRecipe,
+    encoder_dir: Path,
+    work_dir: Path,
+    states: LowerStates | None = None,
+) -> tuple[nn.Module, Any, list]:
+    """Fine-tune on `rows` (reference, answer, score); returns the model, tokenizer and loss
+    history. Frozen layers never drop out; with `states` only the top layers run."""
+    from datasets import Dataset
+    from transformers import Trainer, set_seed
+
+    set_seed(recipe.seed)
+    model, tokenizer = build(encoder_dir, recipe.architecture, recipe.freeze_layers)
+    labels = (rows["score"] / MAX_SCORE).to_numpy(dtype=np.float32)
+    if states is None:
+        data = Dataset.from_dict(
+            {"reference": list(rows["reference"]), "answer": list(rows["answer"]), "label": labels}
+        )
+        trained, collator = model, PairCollator(tokenizer, recipe.architecture, recipe.max_length, pad_to_max=True)
+    elif recipe.architecture == "siamese":
+        data = Dataset.from_dict(
+            {
+                "reference": states.rows(rows["reference"]).tolist(),
+                "answer": states.rows(rows["answer"]).tolist(),
+                "labels": labels,
+            }
+        )
+        trained, collator = CachedSiamese(model.encoder, states), None
+    else:
+        pairs = list(zip(rows["reference"], rows["answer"], strict=True))
+        data = Dataset.from_dict({"pair": states.rows(pairs).tolist(), "labels": labels})
+        trained, collator = CachedCross(model.encoder, model.head, states), None
+    trainer = Trainer(model=trained, args=_arguments(recipe, work_dir), train_dataset=data, data_collator=collator)
     trainer.train()
     model.eval()
     return model, tokenizer, [entry for entry in trainer.state.log_history if "loss" in entry]
 
 
-def training_rows(train: pd.DataFrame, recipe: ScorerRecipe) -> pd.DataFrame:
-    rows = augment(train, recipe.negatives_per_question, recipe.seed)
-    if not recipe.augment_reference:
-        rows = rows[rows["source"] != "augment:reference"]
-    return rows.reset_index(drop=True)
-
-
-def train_and_calibrate(
-    train: pd.DataFrame,
-    val: pd.DataFrame,
+def fold_encoders(
+    rows: pd.DataFrame,
     recipe: ScorerRecipe,
-    *,
-    encoder: str,
-    band_edges: list[float],
-    interval_level: float,
-    output_dir: Path,
-) -> dict | None:
-    """Fit, calibrate and save one scorer to `output_dir`; returns what it wrote to scorer.json
-    (None in the other processes of an `accelerate launch`: one process calibrates and saves)."""
-    from accelerate import PartialState
+    encoder_dir: Path,
+    work_dir: Path,
+    states: LowerStates,
+    score_rows: Callable[[nn.Module, pd.DataFrame], pd.DataFrame],
+    everything: pd.DataFrame,
+) -> tuple[pd.DataFrame, nn.Module, Any, list]:
+    """Out-of-fold outputs for every row of `everything`, and the encoder fitted on all `rows`.
 
-    encoder_dir = resolve(encoder)
-    started = time.perf_counter()
-    with tempfile.TemporaryDirectory() as work:
-        model, tokenizer, history = fit(training_rows(train, recipe), recipe, encoder_dir, Path(work))
-    seconds = round(time.perf_counter() - started, 1)
-    if not PartialState().is_main_process:
-        return None
-    # A two-parameter linear map needs a few hundred rows, not every training answer.
-    calibration_rows = train.sample(min(len(train), CALIBRATION_ROWS), random_state=recipe.seed)
-    raw_train = predict_raw(model, tokenizer, calibration_rows, recipe.architecture, recipe.max_length)
-    raw_val = predict_raw(model, tokenizer, val, recipe.architecture, recipe.max_length)
-    calibration = fit_calibration(
-        raw_train,
-        calibration_rows["score"].to_numpy(),
-        raw_val,
-        val["score"].to_numpy(),
-        band_edges,
-        interval_level,
-    )
-    score_val = calibration.score(raw_val)
-    metrics = score_agreement(val["score"].to_numpy(), score_val, *calibration.interval(score_val))
-    output_dir.mkdir(parents=True, exist_ok=True)
-    save(model, tokenizer, output_dir)
-    meta = {
-        "recipe": asdict(recipe),
-        "calibration": asdict(calibration),
-        "encoder": encoder,
-        "train_rows": len(train),
-        "validation": metrics,
-        "train_seconds": seconds,
-        "loss_history": history,
-    }
-    (output_dir / "scorer.json").write_text(json.dumps(meta, indent=2) + "\n")
-    return meta
+    `rows` (with `fold` and `folds`, see pairs.scorer_rows) are the fitting rows; `everything`
+    (with `fold`) every row to score; `score_rows(model, frame)` turns a fitted model into
+    per-row outputs.
+    """
+    from tqdm import tqdm
+
+    out = []
+    for fold in tqdm(sorted(everything["fold"].unique()), desc="encoders per unseen-question fold"):
+        without = rows[[fold not in folds for folds in rows["folds"]]]
+        model, _, _ = fit_encoder(without, recipe, encoder_dir, work_dir, states)
+        out.append(score_rows(model, everything[everything["fold"] == fold]).assign(fold_model=fold))
+        del model
+    model, tokenizer, history = fit_encoder(rows, recipe, encoder_dir, work_dir, states)
+    return pd.concat(out).loc[everything.index], model, tokenizer, history

@@ -18,12 +18,9 @@ import pandas as pd
 import torch
 from torch import nn
 
+from .frozen import freeze_lower, mean_pool
+
 MAX_SCORE = 5.0
-
-
-def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    weights = mask.unsqueeze(-1).to(hidden.dtype)
-    return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
 
 
 class SiameseScorer(nn.Module):
@@ -84,8 +81,7 @@ def build(encoder_dir: Path, architecture: str, freeze_layers: int = 0) -> tuple
 
     encoder = AutoModel.from_pretrained(encoder_dir)
     if freeze_layers:
-        for module in (encoder.embeddings, *encoder.encoder.layer[:freeze_layers]):
-            module.requires_grad_(False)
+        freeze_lower(encoder, freeze_layers)
     model = SiameseScorer(encoder) if architecture == "siamese" else CrossScorer(encoder)
     return model, AutoTokenizer.from_pretrained(encoder_dir)
 
@@ -200,3 +196,10 @@ def load(folder: Path, architecture: str) -> tuple[nn.Module, Any]:
     if isinstance(model, CrossScorer):
         model.head.load_state_dict(load_file(str(folder / "head.safetensors")))
     return model.eval(), tokenizer
+
+
+def load_encoder(folder: Path) -> tuple[nn.Module, Any]:
+    """A transformers encoder folder (pretrained or fine-tuned) and its tokenizer, for inference."""
+    from transformers import AutoModel, AutoTokenizer
+
+    return AutoModel.from_pretrained(folder).eval(), AutoTokenizer.from_pretrained(folder)

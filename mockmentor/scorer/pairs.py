@@ -1,9 +1,13 @@
 """Rows for the answer scorer: (question, reference, answer) -> human score, with splits.
 
-Reads only what `prepare` wrote (processed records and split files). Augmentation adds
-rows that teach the scale's ends without tying the model to question identities:
-the reference answer itself is a full-score answer, and an answer to one question paired
-with another question's reference earns nothing.
+Reads only what `prepare` and `build_robustness` wrote. Every row says what it is (`kind`):
+  answer       a real student answer with its human grades (UA split, UQ fold)
+  augment      the reference answer itself as full marks, or an answer to another question
+               paired with this question's reference as zero: they teach the scale's ends
+               without tying the model to question identities
+  robust:<k>   an answer that does not answer (data/robustness), graded zero
+Augmentation and robustness rows carry their question's fold, so a model fitted without a
+fold never sees that fold's questions in any form.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ COLUMNS = ["id", "question_id", "question", "reference", "answer", "score", "gra
 
 
 def load_pairs(processed_dir: Path, splits_dir: Path) -> pd.DataFrame:
-    """Every graded answer with its question, reference, UA split and UQ fold."""
+    """Every graded answer with its question, reference, UA split and UQ fold (kind "answer")."""
     answers = pd.read_parquet(processed_dir / "answers.parquet")
     questions = pd.read_parquet(processed_dir / "questions.parquet").set_index("id")
     frame = answers.assign(
@@ -27,7 +31,51 @@ def load_pairs(processed_dir: Path, splits_dir: Path) -> pd.DataFrame:
     )[COLUMNS]
     ua = pd.read_parquet(splits_dir / "ua.parquet").set_index("id")["split"]
     uq = pd.read_parquet(splits_dir / "uq.parquet").set_index("question_id")["fold"]
-    return frame.assign(split=frame["id"].map(ua), fold=frame["question_id"].map(uq))
+    return frame.assign(split=frame["id"].map(ua), fold=frame["question_id"].map(uq), kind="answer")
+
+
+def load_robustness(robustness_dir: Path, processed_dir: Path) -> pd.DataFrame:
+    """The robustness set (answers that do not answer), as scorer rows with score 0."""
+    robust = pd.read_parquet(robustness_dir / "answers.parquet")
+    questions = pd.read_parquet(processed_dir / "questions.parquet").set_index("id")
+    return pd.DataFrame(
+        {
+            "id": robust["id"],
+            "question_id": robust["question_id"],
+            "question": robust["question_id"].map(questions["text"]),
+            "reference": robust["question_id"].map(questions["reference_answer"]),
+            "answer": robust["answer"],
+            "score": robust["score"].astype(float),
+            "grader1": robust["score"].astype(float),
+            "grader2": robust["score"].astype(float),
+            "source": "robustness",
+            "split": "robust",
+            "fold": robust["fold"],
+            "kind": "robust:" + robust["kind"],
+        }
+    )
+
+
+def scorer_rows(
+    pairs: pd.DataFrame, robust: pd.DataFrame, negatives: int, reference: bool, seed: int
+) -> pd.DataFrame:
+    """Everything the scorer is fitted and measured on, indexed by row id: the real answers (all
+    splits), the robustness rows, and the augmentation built from the UA training answers.
+
+    `folds` lists every UQ fold a row draws on (its question's, and for a cross-question
+    negative also the fold its answer came from): a model fitted without fold f uses no row
+    that mentions f."""
+    train = pairs[pairs["split"] == "train"]
+    extra = augment(train, negatives, seed).iloc[len(train) :]
+    if not reference:
+        extra = extra[extra["source"] != "augment:reference"]
+    fold = pairs.drop_duplicates("question_id").set_index("question_id")["fold"]
+    source_fold = extra["fold"]  # augment copied the borrowed answer's own fold
+    extra = extra.assign(split="augment", fold=extra["question_id"].map(fold), kind="augment")
+    rows = pd.concat([pairs, robust, extra], ignore_index=True)
+    borrowed = pd.concat([pairs["fold"], robust["fold"], source_fold], ignore_index=True)
+    rows["folds"] = [sorted({a, b}) for a, b in zip(rows["fold"], borrowed, strict=True)]
+    return rows.set_index("id", drop=False)
 
 
 def augment(rows: pd.DataFrame, negatives_per_question: int, seed: int) -> pd.DataFrame:
@@ -121,3 +169,22 @@ def load_collected(path: Path | None, processed_dir: Path) -> tuple[pd.DataFrame
         )
     counts["kept"] = len(rows)
     return pd.DataFrame(rows, columns=[*COLUMNS, "split", "fold"]), counts
+
+
+def load_rows(
+    processed_dir: Path,
+    splits_dir: Path,
+    robustness_dir: Path,
+    negatives: int,
+    reference: bool,
+    seed: int,
+    collected: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every row (real answers of all splits, robustness, augmentation) and the fitting subset:
+    the UA training answers (plus `collected` grades, training only) and the rest but no
+    validation or test answer."""
+    pairs = load_pairs(processed_dir, splits_dir)
+    if collected is not None and len(collected):
+        pairs = pd.concat([pairs, collected.assign(kind="answer")], ignore_index=True)
+    rows = scorer_rows(pairs, load_robustness(robustness_dir, processed_dir), negatives, reference, seed)
+    return rows, rows[(rows["kind"] != "answer") | (rows["split"] == "train")]

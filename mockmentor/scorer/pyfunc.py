@@ -1,7 +1,8 @@
 """The answer scorer as an MLflow pyfunc model, so the registry can serve and load it.
 
-`mlflow.pyfunc.load_model("models:/answer-scorer@champion").predict(frame)` takes a frame
-with `reference` and `answer` columns and returns score, low and high columns.
+`mlflow.pyfunc.load_model("models:/answer-scorer@champion").predict(frame)` takes a frame with
+`question`, `reference` and `answer` columns (and optionally `question_id`) and returns score,
+low, high and off_topic columns.
 """
 
 from __future__ import annotations
@@ -19,5 +20,6 @@ class ScorerPyfunc(mlflow.pyfunc.PythonModel):
         self.scorer = AnswerScorer(context.artifacts["model"])
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
-        results = self.scorer.score(model_input[["reference", "answer"]].to_dict("records"))
-        return pd.DataFrame([result.model_dump() for result in results])
+        columns = [c for c in ("question_id", "question", "reference", "answer") if c in model_input]
+        results = self.scorer.score(model_input[columns].to_dict("records"))
+        return pd.DataFrame([result.model_dump(exclude={"evidence"}) for result in results])

@@ -1,11 +1,20 @@
-"""Score candidate answers with a trained scorer: `{score, low, high}` on the 0–5 scale.
+"""Score candidate answers with a trained scorer: `{score, low, high, off_topic, ...}` on 0–5.
 
-One class serves training (calibration), evaluation, the CLI and the voice service. It
-loads a scorer folder written by `train_scorer` (or the registry's champion), batches
-requests by length so padding stays small, maps raw model outputs to the score scale with
-the fitted calibration, and attaches the split-conformal interval of the predicted score's
-band. Answers longer than the encoder's window are scored window by window and get the
-score of their best window, so content is credited wherever it appears.
+One class serves training (validation), evaluation, the CLI and the voice service. It loads a
+scorer folder written by `train_scorer` (or the registry's champion):
+
+  scorer.json        what it is: the variant, the pretrained encoder, the recipes, calibration,
+                     the off-topic threshold, validation figures
+  encoder/           the fine-tuned bi-encoder (its lower layers are the pretrained ones)
+  lexicon.skops      the TF-IDF vocabulary of the training texts
+  trees.skops        the gradient-boosted trees over the features (stacker.py)
+  detector.skops     the off-topic detector
+  graded.parquet     the human-graded answers the kNN features compare with (+ graded.npy)
+
+An answer to a question with graded answers on file (pass `question_id`) is scored with the kNN
+features; any other question is scored without them, with the calibration and interval
+fitted for unseen questions. Requests are validated; bad input raises pydantic's
+ValidationError naming the field.
 """
 
 from __future__ import annotations
@@ -20,9 +29,12 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from .calibration import Calibration
+from .stacker import Stacker, reasons
 
 MAX_ANSWER_CHARS = 20_000
-WINDOW_STRIDE = 0.5  # windows of a long answer overlap by half
+# skops refuses to load any type not named here (plain numbers, arrays and scikit-learn's
+# estimators are trusted by default; the boosted trees' predictor is not).
+TRUSTED_TYPES = ["sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"]
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
@@ -30,86 +42,112 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 class ScoreRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
+    question: Text = Field(max_length=MAX_ANSWER_CHARS, description="the question asked")
     reference: Text = Field(max_length=MAX_ANSWER_CHARS, description="the answer a grader expects")
     answer: Text = Field(max_length=MAX_ANSWER_CHARS, description="the candidate's answer")
+    question_id: str | None = Field(
+        default=None, max_length=128, description="a question with graded answers on file (e.g. mohler-1.1)"
+    )
+
+
+class OffTopic(BaseModel):
+    probability: float = Field(ge=0, le=1, description="the detector's probability that it is no answer")
+    reasons: list[str] = Field(description="what gave it away, in plain words")
+    question_similarity: float = Field(description="cosine of the answer to the question")
+    reference_similarity: float = Field(description="cosine of the answer to the reference answer")
+    new_words: int = Field(ge=0, description="content words the answer adds to the question's")
 
 
 class ScoreResult(BaseModel):
     score: float = Field(ge=0, le=5, description="predicted human score")
     low: float = Field(ge=0, le=5, description="lower end of the interval")
     high: float = Field(ge=0, le=5, description="upper end of the interval")
+    off_topic: bool = Field(description="the answer does not address the question (see evidence)")
+    evidence: OffTopic | None = Field(default=None, description="why it was flagged, when it was")
 
 
-def quantize_lower_layers(model: Any, layers: int) -> Any:
-    """Dynamic int8 for the encoder's lowest `layers` layers (measured in bench/): the lower
-    layers tolerate int8 well, the top layers carry the fine-tuned scoring and stay fp32."""
-    import torch
+def save_artifacts(folder: Path, **objects: Any) -> None:
+    import skops.io as sio
 
-    stack = model.encoder.encoder.layer
-    for index in range(min(layers, len(stack))):
-        stack[index] = torch.ao.quantization.quantize_dynamic(
-            stack[index], {torch.nn.Linear}, dtype=torch.qint8
-        )
-    return model
+    for name, value in objects.items():
+        sio.dump(value, folder / f"{name}.skops")
+
+
+def load_artifact(folder: Path, name: str) -> Any:
+    import skops.io as sio
+
+    return sio.load(folder / f"{name}.skops", trusted=TRUSTED_TYPES)
 
 
 class AnswerScorer:
     """A loaded scorer; create once per process, call `score` with batches."""
 
-    def __init__(self, model_dir: Path, int8_layers: int = 0) -> None:
-        from .network import load
+    def __init__(self, model_dir: Path) -> None:
+        from mockmentor.model_assets import resolve
 
-        meta = json.loads((Path(model_dir) / "scorer.json").read_text())
-        self.architecture: str = meta["recipe"]["architecture"]
-        self.max_length: int = meta["recipe"]["max_length"]
-        self.calibration = Calibration(**meta["calibration"])
-        self.model, self.tokenizer = load(Path(model_dir), self.architecture)
-        if int8_layers:
-            self.model = quantize_lower_layers(self.model, int8_layers)
+        from .encoders import Encoders
+        from .network import load_encoder
+
+        folder = Path(model_dir)
+        self.meta = json.loads((folder / "scorer.json").read_text())
+        recipe = self.meta["recipe"]
+        tuned, tokenizer = load_encoder(folder / "encoder")
+        pretrained, _ = load_encoder(resolve(self.meta["encoder"]))
+        self.encoders = Encoders(pretrained, tokenizer, recipe["freeze_layers"], recipe["max_length"], keep=False)
+        self.encoders.add("tuned", tuned)
+        self.vectorizer = load_artifact(folder, "lexicon")
+        stack = self.meta["stacker"]
+        self.stacker = Stacker(
+            load_artifact(folder, "trees"),
+            Calibration(**stack["calibration"]),
+            load_artifact(folder, "detector"),
+            stack["threshold"],
+        )
+        from .features import GradedAnswers
+
+        graded = pd.read_parquet(folder / "graded.parquet")
+        self.graded = GradedAnswers.build(graded, np.load(folder / "graded.npy"))
 
     @classmethod
-    def champion(cls, int8_layers: int = 0) -> tuple[AnswerScorer, str]:
+    def champion(cls) -> tuple[AnswerScorer, str]:
         from mockmentor.registry import champion_dir
 
         folder, version = champion_dir("answer-scorer")
-        return cls(folder, int8_layers=int8_layers), version
+        return cls(folder), version
 
-    def raw(self, frame: pd.DataFrame, batch_size: int = 32) -> np.ndarray:
-        from .network import predict_raw
+    def features(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The stacker's features for rows of (question_id, question, reference, answer)."""
+        from .features import feature_frame
 
-        return predict_raw(self.model, self.tokenizer, frame, self.architecture, self.max_length, batch_size)
+        cosines, vectors = self.encoders.cosines(frame, "tuned")
+        return feature_frame(frame, cosines, self.vectorizer, self.graded, vectors)
 
-    def _windows(self, answer: str) -> list[str]:
-        ids = self.tokenizer(answer, add_special_tokens=False)["input_ids"]
-        size = self.max_length // 2 if self.architecture == "cross" else self.max_length - 2
-        if len(ids) <= size:
-            return [answer]
-        step = max(1, int(size * WINDOW_STRIDE))
-        return [
-            self.tokenizer.decode(ids[start : start + size])
-            for start in range(0, len(ids) - size + step, step)
-        ]
-
-    def score(
-        self, requests: Sequence[ScoreRequest | dict[str, Any]], batch_size: int = 32
-    ) -> list[ScoreResult]:
-        """Scores for many (reference, answer) pairs; invalid input raises pydantic's ValidationError."""
-        checked = [
-            item if isinstance(item, ScoreRequest) else ScoreRequest.model_validate(item) for item in requests
-        ]
+    def score(self, requests: Sequence[ScoreRequest | dict[str, Any]]) -> list[ScoreResult]:
+        """Scores for many answers; invalid input raises pydantic's ValidationError."""
+        checked = [r if isinstance(r, ScoreRequest) else ScoreRequest.model_validate(r) for r in requests]
         if not checked:
             return []
-        rows = [
-            (index, item.reference, window)
-            for index, item in enumerate(checked)
-            for window in self._windows(item.answer)
-        ]
-        frame = pd.DataFrame(rows, columns=["request", "reference", "answer"])
-        frame["raw"] = self.raw(frame, batch_size)
-        raw = frame.groupby("request")["raw"].max().to_numpy()
-        score = self.calibration.score(raw)
-        low, high = self.calibration.interval(score)
-        return [
-            ScoreResult(score=round(float(s), 3), low=round(float(lo), 3), high=round(float(hi), 3))
-            for s, lo, hi in zip(score, low, high, strict=True)
-        ]
+        frame = pd.DataFrame([r.model_dump() for r in checked])
+        frame["question_id"] = frame["question_id"].fillna("")
+        features = self.features(frame)
+        scored = self.stacker.predict(features)
+        return [result(row, features.iloc[i]) for i, row in enumerate(scored.itertuples())]
+
+
+def result(row: Any, features: pd.Series) -> ScoreResult:
+    evidence = None
+    if row.off_topic:
+        evidence = OffTopic(
+            probability=round(float(row.off_topic_probability), 3),
+            reasons=reasons(features),
+            question_similarity=round(float(features["question_cosine"]), 3),
+            reference_similarity=round(float(features["frozen_cosine"]), 3),
+            new_words=int(round(float(np.expm1(features["new_words"])))),
+        )
+    return ScoreResult(
+        score=round(float(row.score), 3),
+        low=round(float(row.low), 3),
+        high=round(float(row.high), 3),
+        off_topic=bool(row.off_topic),
+        evidence=evidence,
+    )

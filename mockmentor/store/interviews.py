@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     JSON,
     Engine,
     Float,
@@ -97,6 +98,7 @@ class Turn(Base):
     score_high: Mapped[float | None] = mapped_column(Float)
     covered: Mapped[list[str] | None] = mapped_column(JSON)
     missed: Mapped[list[str] | None] = mapped_column(JSON)
+    off_topic: Mapped[bool] = mapped_column(Boolean, default=False)  # the answer did not address it
     reply: Mapped[str] = mapped_column(Text)  # what the interviewer said
     reply_source: Mapped[str] = mapped_column(String(16))  # model | template (guard fallback)
     next_question_id: Mapped[str | None] = mapped_column(String(128))

@@ -252,6 +252,13 @@ function handleEvent(event) {
     $("transcript").textContent = event.transcript;
     $("delivery").textContent = describeDelivery(event.delivery);
     setStatus("Scoring…");
+  } else if (event.event === "score" && event.off_topic) {
+    // No score for an answer that did not address the question: say so, and what gave it away.
+    $("score-block").hidden = false;
+    $("score").textContent = "–";
+    $("interval").textContent = `That doesn't seem to answer the question (${event.evidence.reasons.join("; ")}).`;
+    $("interval-bar").style.width = "0";
+    setStatus("The interviewer is answering…");
   } else if (event.event === "score") {
     $("score-block").hidden = false;
     $("score").textContent = event.score.toFixed(1);
@@ -280,8 +287,9 @@ function handleEvent(event) {
       $("question").textContent = "The interview is over. Rate the feedback, then open your report.";
       $("record").disabled = true;
     } else {
-      state.questionNo += event.follow_up ? 0 : 1;
-      $("question-number").textContent = event.follow_up ? `${state.questionNo} (follow-up)` : String(state.questionNo);
+      state.questionNo += event.follow_up || event.retry ? 0 : 1;
+      const again = event.retry ? " (once more)" : event.follow_up ? " (follow-up)" : "";
+      $("question-number").textContent = `${state.questionNo}${again}`;
       $("question").textContent = event.next_question;
     }
   } else if (event.event === "error") {
@@ -329,7 +337,8 @@ function showReport(report, history) {
   body.innerHTML = "";
   for (const a of report.answers) {
     const row = body.insertRow();
-    for (const value of [a.position, a.question, `${a.score.toFixed(1)} (${a.low.toFixed(1)}–${a.high.toFixed(1)})`,
+    const score = a.off_topic ? "did not answer the question" : `${a.score.toFixed(1)} (${a.low.toFixed(1)}–${a.high.toFixed(1)})`;
+    for (const value of [a.position, a.question, score,
       a.delivery.words_per_minute ?? "–", a.delivery.filler_count, a.missed.join("; ") || "–"]) {
       row.insertCell().textContent = String(value);
     }

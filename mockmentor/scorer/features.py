@@ -1,0 +1,147 @@
+"""What the stacked scorer sees of a (question, reference, answer): the features, by name.
+
+  bi_cosine            the fine-tuned bi-encoder's cosine, reference vs answer (best window)
+  frozen_cosine        the pretrained encoder's cosine, reference vs answer (best window)
+  question_cosine      the pretrained encoder's cosine, question vs answer: a restated question
+                       is close to the question, an answer is close to the reference
+  reference_question   the pretrained cosine, reference vs question (how much the question
+                       already gives away)
+  tfidf_cosine         TF-IDF cosine, reference vs answer (vocabulary fitted on training texts)
+  tfidf_question       TF-IDF cosine, question vs answer
+  reference_recall     share of the reference's content words the answer uses
+  reference_precision  share of the answer's content words the reference uses
+  new_words            log(1 + content words of the answer that are not in the question)
+  question_share       share of the answer's content words taken from the question
+  filler_share         share of the answer's words that are fillers or stop words
+  answer_words         log(1 + words in the answer)
+  reference_words      log(1 + words in the reference)
+  knn_score            similarity-weighted human score of the most similar graded answers to
+                       the same question (NaN when the question has none: an unseen question)
+  knn_top              similarity to the most similar of them
+  knn_full             similarity to the most similar full-marks answer among them
+
+What they cannot see is written in the README ("What the scorer cannot see").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
+
+FEATURES = [
+    "bi_cosine", "frozen_cosine", "question_cosine", "reference_question", "tfidf_cosine",
+    "tfidf_question", "reference_recall", "reference_precision", "new_words", "question_share",
+    "filler_share", "answer_words", "reference_words", "knn_score", "knn_top", "knn_full",
+]  # fmt: skip
+KNN_FEATURES = ["knn_score", "knn_top", "knn_full"]
+FULL_MARKS = 4.5
+_WORD = re.compile(r"[a-z0-9]+")
+FILLERS = {"um", "uh", "erm", "er", "hmm", "like", "well", "so", "basically", "actually", "okay", "yeah", "right"}
+
+
+def content_words(text: str) -> list[str]:
+    return [w for w in _WORD.findall(text.lower()) if w not in ENGLISH_STOP_WORDS and len(w) > 2]
+
+
+def lexical(question: str, reference: str, answer: str) -> dict[str, float]:
+    """The word-level features of one row."""
+    ref, ans, asked = set(content_words(reference)), content_words(answer), set(content_words(question))
+    said = set(ans)
+    words = _WORD.findall(answer.lower())
+    empty = [w for w in words if w in FILLERS or w in ENGLISH_STOP_WORDS]
+    return {
+        "reference_recall": len(ref & said) / max(len(ref), 1),
+        "reference_precision": len(ref & said) / max(len(said), 1),
+        "new_words": float(np.log1p(len(said - asked))),
+        "question_share": len(said & asked) / max(len(said), 1),
+        "filler_share": len(empty) / max(len(words), 1),
+        "answer_words": float(np.log1p(len(answer.split()))),
+        "reference_words": float(np.log1p(len(reference.split()))),
+    }
+
+
+def fit_tfidf(texts: Sequence[str]) -> TfidfVectorizer:
+    return TfidfVectorizer(sublinear_tf=True).fit(pd.unique(pd.Series(list(texts))))
+
+
+def paired_cosine(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    left = left / np.maximum(np.linalg.norm(left, axis=1, keepdims=True), 1e-12)
+    right = right / np.maximum(np.linalg.norm(right, axis=1, keepdims=True), 1e-12)
+    return np.sum(left * right, axis=1)
+
+
+def tfidf_cosine(vectorizer: TfidfVectorizer, left: Sequence[str], right: Sequence[str]) -> np.ndarray:
+    a, b = vectorizer.transform(list(left)), vectorizer.transform(list(right))  # rows are L2-normalised
+    return np.asarray(a.multiply(b).sum(axis=1)).ravel()
+
+
+@dataclass
+class GradedAnswers:
+    """The human-graded answers of each question, as the kNN features see them."""
+
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)  # question -> [answers, dim], unit length
+    scores: dict[str, np.ndarray] = field(default_factory=dict)
+    texts: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, rows: pd.DataFrame, vectors: np.ndarray) -> GradedAnswers:
+        """`rows` (question_id, answer, score) and each answer's unit vector, in the same order."""
+        graded = cls()
+        for question, index in rows.groupby("question_id").indices.items():
+            graded.vectors[question] = vectors[index]
+            graded.scores[question] = rows["score"].to_numpy()[index]
+            graded.texts[question] = rows["answer"].to_numpy()[index].tolist()
+        return graded
+
+    def features(self, question: str, answer: str, vector: np.ndarray, k: int = 5) -> tuple[float, float, float]:
+        """(knn_score, knn_top, knn_full) for one answer; the answer itself never counts."""
+        if question not in self.vectors:
+            return (np.nan, np.nan, np.nan)
+        similarity = self.vectors[question] @ vector
+        keep = np.array([text != answer for text in self.texts[question]])
+        if not keep.any():
+            return (np.nan, np.nan, np.nan)
+        similarity, scores = similarity[keep], self.scores[question][keep]
+        nearest = np.argsort(-similarity, kind="stable")[:k]
+        weights = np.exp(10 * similarity[nearest])
+        full = similarity[scores >= FULL_MARKS]
+        return (
+            float(np.sum(weights * scores[nearest]) / np.sum(weights)),
+            float(similarity[nearest[0]]),
+            float(full.max()) if len(full) else np.nan,
+        )
+
+
+def feature_frame(
+    rows: pd.DataFrame,
+    cosines: pd.DataFrame,
+    vectorizer: TfidfVectorizer,
+    graded: GradedAnswers | None,
+    answer_vectors: np.ndarray,
+) -> pd.DataFrame:
+    """Every feature for `rows` (question, reference, answer[, question_id]).
+
+    `cosines` holds the encoder features (bi_cosine, frozen_cosine, question_cosine,
+    reference_question) row by row; `answer_vectors` the answers' unit vectors for kNN; with
+    `graded` None every kNN feature is NaN (the unseen-question case).
+    """
+    frame = cosines[["bi_cosine", "frozen_cosine", "question_cosine", "reference_question"]].copy()
+    frame.index = rows.index
+    frame["tfidf_cosine"] = tfidf_cosine(vectorizer, rows["reference"], rows["answer"])
+    frame["tfidf_question"] = tfidf_cosine(vectorizer, rows["question"], rows["answer"])
+    words = pd.DataFrame(
+        [lexical(q, r, a) for q, r, a in zip(rows["question"], rows["reference"], rows["answer"], strict=True)],
+        index=rows.index,
+    )
+    frame = frame.join(words)
+    knn = [
+        graded.features(q, a, v) if graded is not None else (np.nan, np.nan, np.nan)
+        for q, a, v in zip(rows["question_id"], rows["answer"], answer_vectors, strict=True)
+    ]
+    frame[KNN_FEATURES] = np.asarray(knn, dtype=float).reshape(len(rows), 3)
+    return frame[FEATURES]

@@ -1,0 +1,148 @@
+"""The encoder's frozen lower layers, run once per input and kept.
+
+Only the top of the encoder is fine-tuned, so the hidden states after the frozen layers never
+change: they are computed once per distinct input (a text for the bi-encoder, a pair for the
+cross-encoder), padded to the recipe's length, and every epoch, fold and scoring call runs
+only the layers above them. That is what makes fitting one scorer per unseen-question fold
+cheap. Frozen layers stay in eval mode (no dropout), so a cached state equals what a full
+forward pass computes; tests/test_scorer_cache.py compares the two on a real fold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+Input = str | tuple[str, str]
+
+
+def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    weights = mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+
+
+def freeze_lower(encoder: nn.Module, layers: int) -> None:
+    """Embeddings and the lowest `layers` layers: no gradients, and no dropout ever."""
+    frozen = [encoder.embeddings, *encoder.encoder.layer[:layers]]
+    for module in frozen:
+        module.requires_grad_(False)
+        module.eval()
+    original_train = encoder.train
+
+    def train(mode: bool = True) -> nn.Module:
+        original_train(mode)
+        for module in frozen:
+            module.eval()
+        return encoder
+
+    encoder.train = train  # type: ignore[method-assign]
+
+
+def run_top(encoder: nn.Module, hidden: torch.Tensor, mask: torch.Tensor, from_layer: int) -> torch.Tensor:
+    """The layers from `from_layer` up, on states that the lower layers produced (the attention
+    mask is built exactly as the encoder's own forward pass builds it)."""
+    from transformers.masking_utils import create_bidirectional_mask
+
+    extended = create_bidirectional_mask(config=encoder.config, inputs_embeds=hidden, attention_mask=mask)
+    for layer in encoder.encoder.layer[from_layer:]:
+        output = layer(hidden, extended)
+        hidden = output[0] if isinstance(output, tuple) else output
+    return hidden
+
+
+@dataclass
+class LowerStates:
+    """Hidden states after the frozen layers for a set of inputs, and where each one is."""
+
+    hidden: torch.Tensor  # [inputs, max_length, hidden size]
+    mask: torch.Tensor  # [inputs, max_length]
+    layers: int  # how many encoder layers produced them
+    index: dict[Input, int]
+
+    def on(self, rows: torch.Tensor, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        """The states of `rows`, moved to the model's device (the cache stays in main memory)."""
+        rows = rows.cpu()
+        return self.hidden[rows].to(device), self.mask[rows].to(device)
+
+    def rows(self, inputs: Sequence[Input]) -> torch.Tensor:
+        return torch.tensor([self.index[item] for item in inputs], dtype=torch.long)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+
+@torch.inference_mode()
+def lower_states(
+    encoder: nn.Module,
+    tokenizer: Any,
+    inputs: Sequence[Input],
+    layers: int,
+    max_length: int,
+    batch_size: int = 64,
+) -> LowerStates:
+    """Run embeddings + the lowest `layers` layers once for each distinct input."""
+    distinct = list(dict.fromkeys(inputs))
+    hidden = torch.zeros(len(distinct), max_length, encoder.config.hidden_size)
+    mask = torch.zeros(len(distinct), max_length, dtype=torch.long)
+    was_training = encoder.training
+    encoder.eval()
+    order = np.argsort([len(str(item)) for item in distinct], kind="stable")  # little padding waste
+    for start in range(0, len(order), batch_size):
+        rows = order[start : start + batch_size]
+        batch = [distinct[i] for i in rows]
+        if isinstance(batch[0], tuple):
+            encoded = tokenizer(
+                [a for a, _ in batch], [b for _, b in batch], padding="max_length",
+                truncation="longest_first", max_length=max_length, return_tensors="pt",
+            )  # fmt: skip
+        else:
+            encoded = tokenizer(
+                list(batch), padding="max_length", truncation=True, max_length=max_length, return_tensors="pt"
+            )
+        states = encoder(**encoded, output_hidden_states=True).hidden_states[layers]
+        hidden[torch.as_tensor(rows)] = states.float()
+        mask[torch.as_tensor(rows)] = encoded["attention_mask"]
+    encoder.train(was_training)
+    return LowerStates(hidden, mask, layers, {item: i for i, item in enumerate(distinct)})
+
+
+class CachedSiamese(nn.Module):
+    """The bi-encoder's top layers on cached states: cosine(reference, answer), regressed on score/5."""
+
+    def __init__(self, encoder: nn.Module, states: LowerStates) -> None:
+        super().__init__()
+        self.encoder, self.states = encoder, states
+
+    def embed(self, rows: torch.Tensor) -> torch.Tensor:
+        hidden, mask = self.states.on(rows, self.encoder.device)
+        return mean_pool(run_top(self.encoder, hidden, mask, self.states.layers), mask)
+
+    def forward(
+        self, reference: torch.Tensor, answer: torch.Tensor, labels: torch.Tensor | None = None
+    ) -> dict[str, torch.Tensor]:
+        similarity = nn.functional.cosine_similarity(self.embed(reference), self.embed(answer))
+        output = {"logits": similarity}
+        if labels is not None:
+            output["loss"] = nn.functional.mse_loss(similarity, labels.to(similarity.dtype))
+        return output
+
+
+class CachedCross(nn.Module):
+    """The cross-encoder's top layers and head on cached pair states, regressed on score/5."""
+
+    def __init__(self, encoder: nn.Module, head: nn.Linear, states: LowerStates) -> None:
+        super().__init__()
+        self.encoder, self.head, self.states = encoder, head, states
+
+    def forward(self, pair: torch.Tensor, labels: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        hidden, mask = self.states.on(pair, self.encoder.device)
+        logits = self.head(mean_pool(run_top(self.encoder, hidden, mask, self.states.layers), mask)).squeeze(-1)
+        output = {"logits": logits}
+        if labels is not None:
+            output["loss"] = nn.functional.mse_loss(logits, labels.to(logits.dtype))
+        return output
