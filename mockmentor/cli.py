@@ -30,6 +30,7 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     from mockmentor.config import ConfigError
     from mockmentor.model_assets import ModelAssetError
     from mockmentor.records import RecordError
+    from mockmentor.registry import ModelNotFound
     from mockmentor.store.interviews import DatabaseUnavailable
 
     @wraps(command)
@@ -41,7 +42,7 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             RecordError,
             ModelAssetError,
             DatabaseUnavailable,
-            LookupError,
+            ModelNotFound,
             FileNotFoundError,
         ) as err:
             typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
@@ -244,6 +245,7 @@ def models(
 
 def _served_interviewer_gguf() -> Path | None:
     """The GGUF `mockmentor serve` would load, if the pipeline has produced it yet."""
+    from mockmentor.registry import ModelNotFound
     from mockmentor.serving.config import load_serve_config
     from mockmentor.serving.model_loading import interviewer_files
 
@@ -252,7 +254,7 @@ def _served_interviewer_gguf() -> Path | None:
         return None
     try:
         return interviewer_files(config)[0].gguf
-    except (LookupError, FileNotFoundError):
+    except (ModelNotFound, FileNotFoundError):
         return None  # nothing registered yet: `dvc repro` trains it
 
 

@@ -28,6 +28,10 @@ CHAMPION = "champion"
 FILES_TAG = "files_sha256"
 
 
+class ModelNotFound(LookupError):
+    """No champion of that name in the registry; the message says how to train one."""
+
+
 @dataclass(frozen=True)
 class Registration:
     version: str
@@ -105,7 +109,7 @@ def champion_dir(name: str) -> tuple[Path, str]:
     try:
         champion = client.get_model_version_by_alias(name, CHAMPION)
     except mlflow.exceptions.MlflowException:
-        raise LookupError(
+        raise ModelNotFound(
             f"no '{name}@{CHAMPION}' in the MLflow registry at {get_settings().mlflow_tracking_uri}; "
             "train one first with `dvc repro`"
         ) from None

@@ -68,3 +68,14 @@ def test_tfidf_baseline_tracks_human_scores(pairs: pd.DataFrame) -> None:
     )
     assert scores.min() >= 0 and scores.max() <= 5
     assert score_agreement(test["score"].to_numpy(), scores)["pearson"] > 0.3
+
+
+def test_agreement_takes_series_with_any_index() -> None:
+    """evaluate_scorer passes pandas columns of a filtered frame (an index that does not start at 0)."""
+    frame = pd.DataFrame(
+        {"human": [0, 2.5, 5, 4], "low": [0, 1, 4, 3], "high": [1, 3, 5, 4.5]}, index=[7, 9, 11, 13]
+    )
+    series = score_agreement(frame["human"], frame["human"] + 0.2, frame["low"], frame["high"])
+    arrays = score_agreement(*(frame[c].to_numpy() for c in ("human",)), frame["human"].to_numpy() + 0.2,
+                             frame["low"].to_numpy(), frame["high"].to_numpy())  # fmt: skip
+    assert series == arrays and series["coverage80"] == 1.0

@@ -70,7 +70,9 @@ class InterviewerFiles:
             return CoverageRule.from_recipe()
         meta = json.loads((self.model_dir / "interviewer.json").read_text())
         if "coverage" not in meta:
-            raise LookupError(
+            from mockmentor.model_assets import ModelAssetError
+
+            raise ModelAssetError(
                 f"{self.model_dir}/interviewer.json has no coverage rule (trained before it was recorded); "
                 "retrain it with `dvc repro train_interviewer`"
             )

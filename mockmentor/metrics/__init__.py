@@ -31,6 +31,7 @@ def score_agreement(
     result = load_metric("score_agreement").compute(predictions=predicted, references=human)
     coverage = None
     if low is not None and high is not None:
+        low, high = np.asarray(low, float), np.asarray(high, float)
         coverage = load_metric("interval_coverage").compute(references=human, low=low, high=high)["coverage"]
     return {k: result[k] for k in ("pearson", "spearman", "rmse", "qwk")} | {
         "coverage80": coverage,
