@@ -80,7 +80,11 @@ def main() -> None:
 
     def stacked() -> np.ndarray:
         return np.array(
-            [r.score for start in range(0, PAIRS, BATCH) for r in scorer.score(requests[start : start + BATCH])]
+            [
+                r.score
+                for start in range(0, PAIRS, BATCH)
+                for r in scorer.score(requests[start : start + BATCH])
+            ]
         )
 
     gflops = matmul_gflops()
@@ -92,7 +96,8 @@ def main() -> None:
             "pairs_per_s": round(PAIRS / seconds, 1),
             "pearson_vs_human": round(float(pearsonr(human, out)[0]), 4),
         }
-        print(f"{name:28} {results[name]['pairs_per_s']:8.1f} pairs/s   r(human)={results[name]['pearson_vs_human']:.4f}")
+        figures = results[name]
+        print(f"{name:28} {figures['pairs_per_s']:8.1f} pairs/s   r(human)={figures['pearson_vs_human']:.4f}")
     shipped = results["stacked (shipped)"]["pairs_per_s"]
     report = {
         "machine": {"cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads()},

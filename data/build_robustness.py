@@ -107,8 +107,13 @@ def rows_for(question: pd.Series, others: pd.DataFrame, phrases: Phrases, config
     for _ in range(count["unrelated"]):
         made["unrelated"].append(" ".join(rng.sample(phrases.unrelated, rng.randint(1, 2))))
     return [
-        {"id": f"robust:{question['id']}:{kind}:{n}", "question_id": question["id"], "kind": kind,
-         "answer": text, "score": 0.0}  # fmt: skip
+        {
+            "id": f"robust:{question['id']}:{kind}:{n}",
+            "question_id": question["id"],
+            "kind": kind,
+            "answer": text,
+            "score": 0.0,
+        }
         for kind in KINDS
         for n, text in enumerate(made[kind])
     ]

@@ -17,7 +17,6 @@ import tempfile
 from dataclasses import asdict, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 from pydantic.dataclasses import dataclass
@@ -71,7 +70,9 @@ def main(config_path: Path = Path("configs/scorer.yaml")) -> dict:
     )  # fmt: skip
     encoder_dir = resolve(config.encoder)
     pretrained, tokenizer = load_encoder(encoder_dir)
-    states = lower_states(pretrained, tokenizer, pair_inputs(rows, "cross"), recipe.freeze_layers, recipe.max_length)
+    states = lower_states(
+        pretrained, tokenizer, pair_inputs(rows, "cross"), recipe.freeze_layers, recipe.max_length
+    )
     with tempfile.TemporaryDirectory() as work:
         oof, final, _, _ = fold_encoders(
             fitting, recipe, encoder_dir, Path(work), states, lambda m, f: outputs(m, states, f), rows
@@ -79,7 +80,9 @@ def main(config_path: Path = Path("configs/scorer.yaml")) -> dict:
     answers = fitting[fitting["kind"] == "answer"]
     test = rows[(rows["kind"] == "answer") & (rows["split"] == "test")]
     ua = test.assign(
-        cross_encoder=isotonic(oof.loc[answers.index, "raw"], answers["score"], outputs(final, states, test)["raw"])
+        cross_encoder=isotonic(
+            oof.loc[answers.index, "raw"], answers["score"], outputs(final, states, test)["raw"]
+        )
     )
     pooled = []
     for fold in sorted(f for f in rows["fold"].unique() if f >= 0):

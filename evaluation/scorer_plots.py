@@ -63,7 +63,9 @@ def robustness(report: dict, methods: list[str], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(9, 3.6))
     width = 0.8 / len(methods)
     for n, method in enumerate(methods):
-        ax.bar(np.arange(len(kinds)) + n * width, [table[method][k]["mean"] for k in kinds], width, label=method)
+        ax.bar(
+            np.arange(len(kinds)) + n * width, [table[method][k]["mean"] for k in kinds], width, label=method
+        )
     ax.axhline(1.0, color="grey", lw=1, ls="dotted")
     ax.set_xticks(np.arange(len(kinds)) + 0.4 - width / 2, [k.replace("_", " ") for k in kinds], fontsize=8)
     ax.set(ylabel="mean score (0–5)", ylim=(0, 5), title="answers that do not answer, unseen questions")
@@ -83,7 +85,9 @@ def all_plots(
     titles = {"ua": "unseen answers (test)", "uq": "unseen questions (pooled folds)"}
     paths = []
     for protocol, frame in frames.items():
-        names = [folder / f"{protocol}_{kind}.png" for kind in ("scatter", "calibration", "per_question_error")]
+        names = [
+            folder / f"{protocol}_{kind}.png" for kind in ("scatter", "calibration", "per_question_error")
+        ]
         scatter(frame, methods, names[0], titles[protocol])
         calibration(frame, methods, names[1], titles[protocol])
         per_question_error(frame, shipped, names[2], f"{shipped}: RMSE per question, {titles[protocol]}")

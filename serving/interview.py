@@ -90,9 +90,11 @@ class Decision:
     retry: bool = False  # ask the same question again
     off_topic: bool = False  # the answer did not address the question
 
+
 OFF_TOPIC = "That doesn't seem to answer the question — want to try again?"
 OFF_TOPIC_AGAIN = "That still doesn't answer the question, so let's move on."
 RETRIES_PER_QUESTION = 1
+
 
 def _ms(since: float) -> float:
     return round((time.perf_counter() - since) * 1000, 1)

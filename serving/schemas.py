@@ -24,7 +24,8 @@ class Score(BaseModel):
     covered: list[str] = Field(description="key points of the reference the answer covered")
     missed: list[str] = Field(description="key points it missed")
     off_topic: bool = Field(
-        default=False, description="the answer does not address the question: not scored as an answer, never trained on"
+        default=False,
+        description="the answer does not address the question: not scored as an answer, never trained on",
     )
     evidence: OffTopic | None = Field(default=None, description="why it was judged off topic")
 
@@ -82,7 +83,9 @@ class RatingSaved(BaseModel):
 
 class QuestionReport(BaseModel):
     position: int
-    off_topic: bool = Field(default=False, description="the answer did not address the question (not in the means)")
+    off_topic: bool = Field(
+        default=False, description="the answer did not address the question (not in the means)"
+    )
     topic: str
     question: str
     transcript: str

@@ -19,7 +19,9 @@ def robustness(robustness_data: Path) -> tuple[pd.DataFrame, dict]:
     return pd.read_parquet(robustness_data / "answers.parquet"), report
 
 
-def test_every_kind_for_every_question_with_its_fold(robustness: tuple[pd.DataFrame, dict], prepared_data: Path) -> None:
+def test_every_kind_for_every_question_with_its_fold(
+    robustness: tuple[pd.DataFrame, dict], prepared_data: Path
+) -> None:
     rows, report = robustness
     questions = pd.read_parquet(prepared_data / "processed/questions.parquet").set_index("id")
     folds = pd.read_parquet(prepared_data / "splits/uq.parquet").set_index("question_id")["fold"]

@@ -86,16 +86,24 @@ def test_predictions_are_scores_with_intervals(scorer: AnswerScorer, pairs: pd.D
     assert pearsonr(rows["score"], [r.score for r in results])[0] > 0.3
 
 
-def test_answers_that_say_nothing_score_low_and_are_flagged(scorer: AnswerScorer, pairs: pd.DataFrame) -> None:
+def test_answers_that_say_nothing_score_low_and_are_flagged(
+    scorer: AnswerScorer, pairs: pd.DataFrame
+) -> None:
     """On questions the trees never saw without their kNN (bank-like: no question_id)."""
     questions = pairs.drop_duplicates("question_id").head(12)
     for row in questions.itertuples():
         base = {"question": row.question, "reference": row.reference}
         right, restated, unknown = scorer.score(
-            [base | {"answer": row.reference}, base | {"answer": row.question}, base | {"answer": "I don't know."}]
+            [
+                base | {"answer": row.reference},
+                base | {"answer": row.question},
+                base | {"answer": "I don't know."},
+            ]
         )
         assert right.score > max(restated.score, unknown.score) + 2, row.question_id
-        assert unknown.off_topic and unknown.evidence is not None and unknown.evidence.reasons, row.question_id
+        assert unknown.off_topic and unknown.evidence is not None and unknown.evidence.reasons, (
+            row.question_id
+        )
         assert not right.off_topic, row.question_id
 
 
@@ -116,7 +124,9 @@ def test_bad_answers_are_clear_errors(scorer: AnswerScorer, answer: object, prob
 def test_long_answer_is_scored_by_its_best_window(scorer: AnswerScorer) -> None:
     padding = "Let me tell you about my holidays by the sea, which were long and sunny. " * 60
     base = {"question": QUESTION, "reference": REFERENCE}
-    long_answer, padding_only = scorer.score([base | {"answer": padding + REFERENCE}, base | {"answer": padding}])
+    long_answer, padding_only = scorer.score(
+        [base | {"answer": padding + REFERENCE}, base | {"answer": padding}]
+    )
     assert len(scorer.encoders.windows(padding + REFERENCE)) > 5
     assert long_answer.score > padding_only.score
 
@@ -131,7 +141,9 @@ def test_training_writes_metrics_and_registers_a_champion(trained: Path) -> None
     assert float(champion.tags["val_pearson"]) == pytest.approx(metrics["pearson"], abs=1e-4)
 
 
-def test_a_worse_model_does_not_take_the_champion_alias(trained: Path, tmp_path: Path, robustness_data: Path) -> None:
+def test_a_worse_model_does_not_take_the_champion_alias(
+    trained: Path, tmp_path: Path, robustness_data: Path
+) -> None:
     client = mlflow.MlflowClient()
     before = client.get_model_version_by_alias("answer-scorer", "champion").version
     config = tiny_scorer_config(tmp_path, robustness_data, max_steps=1, learning_rate=1e-7)
@@ -200,7 +212,9 @@ def test_a_fold_is_scored_by_a_fit_that_never_saw_its_labels(trained: Path) -> N
     first = stage.unseen_question_fold(rows, fitting, oof, vectors, 0, stack, meta)
     shuffled = rows.copy()
     in_fold = shuffled["fold"] == 0
-    shuffled.loc[in_fold, "score"] = np.random.default_rng(0).permutation(shuffled.loc[in_fold, "score"].to_numpy())
+    shuffled.loc[in_fold, "score"] = np.random.default_rng(0).permutation(
+        shuffled.loc[in_fold, "score"].to_numpy()
+    )
     second = stage.unseen_question_fold(shuffled, shuffled.loc[fitting.index], oof, vectors, 0, stack, meta)
     pd.testing.assert_series_equal(first["stacked"], second["stacked"])
     pd.testing.assert_series_equal(first["high"], second["high"])

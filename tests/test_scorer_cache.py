@@ -42,5 +42,7 @@ def test_cached_and_uncached_fits_give_the_same_scores(prepared_data: Path, tmp_
     b, _ = encoders.cosines(held, "cached")
     assert np.max(np.abs(a["bi_cosine"] - b["bi_cosine"])) < 1e-4
     human = held["score"].to_numpy()
-    same = pd.DataFrame([score_agreement(human, a["bi_cosine"] * 5), score_agreement(human, b["bi_cosine"] * 5)])
+    same = pd.DataFrame(
+        [score_agreement(human, a["bi_cosine"] * 5), score_agreement(human, b["bi_cosine"] * 5)]
+    )
     assert (same.round(3).nunique() == 1).all(), same  # the fold's metrics agree to three decimals

@@ -95,7 +95,8 @@ def full_interview(service: Service) -> None:
     report = service.post("/session_report", json=auth).json()
     assert [a["position"] for a in report["answers"]] == [1, 2, 3]
     assert report["answers"][2]["rating"] == 4
-    assert report["mean_score"] == pytest.approx(np.mean([a["score"] for a in report["answers"]]), abs=0.01)
+    scored = [a["score"] for a in report["answers"] if not a["off_topic"]]  # a non-answer is no score
+    assert report["mean_score"] == (pytest.approx(np.mean(scored), abs=0.01) if scored else None)
     history = service.post("/history", json={"candidate_token": started["candidate_token"]}).json()
     assert session in [s["session_id"] for s in history["sessions"]]
     assert service.turn_rows(session) == 4  # the opener and three answers
@@ -103,6 +104,48 @@ def full_interview(service: Service) -> None:
 
 def test_full_interview_sqlite(service: Service) -> None:
     full_interview(service)
+
+
+def test_an_answer_that_says_nothing_is_asked_again_unscored_and_never_trained_on(
+    service: Service, settings_env, tmp_path: Path
+) -> None:
+    import yaml
+
+    from mockmentor.data.collect_ratings import main as collect_ratings
+
+    started = start(service)
+    auth = {"session_id": started["session_id"], "session_token": started["session_token"]}
+    first = service.post("/answer_text", json=auth | {"text": "I don't know."}).json()
+    assert first["score"]["off_topic"] and first["score"]["evidence"]["reasons"], first["score"]
+    assert first["score"]["covered"] == first["score"]["missed"] == []  # no points are named
+    assert first["retry"] and not first["follow_up"] and first["next_question"] == first["question"]
+    assert (
+        first["reply"].startswith("That doesn't seem to answer the question")
+        and first["reply_source"] == "template"
+    )
+    rated = service.post(
+        "/rate_turn", json=auth | {"turn_id": first["turn_id"], "rating": 5, "candidate_score": 5}
+    )
+    assert rated.status_code == 200, rated.text
+    # Off topic once more: the interview moves on instead of asking a third time.
+    second = service.post(
+        "/answer_text", json=auth | {"text": "Um, well, you know, basically, like, uh."}
+    ).json()
+    assert second["score"]["off_topic"] and not second["retry"]
+    assert second["reply"].startswith("That still doesn't answer the question")
+    assert second["next_question"] != first["question"]
+    report = service.post("/session_report", json=auth).json()
+    assert [a["off_topic"] for a in report["answers"]] == [True, True] and report["mean_score"] is None
+
+    settings_env(MOCKMENTOR_DATABASE_URL=service.database_url)
+    out = {name: str(tmp_path / f"{name}.jsonl") for name in ("turns", "answers")}
+    (tmp_path / "data.yaml").write_text(
+        yaml.safe_dump({"collect_ratings": out | {"report": str(tmp_path / "r.json")}})
+    )
+    counts = collect_ratings(tmp_path / "data.yaml")
+    assert counts["skipped_off_topic"] >= 1
+    exported = Path(out["turns"]).read_text() + Path(out["answers"]).read_text()
+    assert first["turn_id"] not in exported  # neither its reply nor its self-grade is trained on
 
 
 def test_full_interview_postgresql(postgres_service: Service) -> None:

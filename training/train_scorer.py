@@ -29,7 +29,7 @@ from mockmentor.config import STRICT, load_section
 from mockmentor.metrics import score_agreement
 from mockmentor.model_assets import resolve
 from mockmentor.scorer.fitting import ScorerRecipe
-from mockmentor.scorer.pairs import load_collected, load_rows
+from mockmentor.scorer.pairs import all_questions, load_collected, load_rows
 from mockmentor.scorer.stacked import fit_stacked_scorer
 from mockmentor.scorer.stacker import StackRecipe
 
@@ -40,7 +40,9 @@ class TrainScorerConfig:
     splits_dir: Path = field(metadata={"help": "splits written by `prepare`"})
     robustness_dir: Path = field(metadata={"help": "answers that do not answer, from `build_robustness`"})
     output_dir: Path = field(metadata={"help": "where the trained scorer is written"})
-    folds_output: Path = field(metadata={"help": "out-of-fold encoder features of every row (for evaluation)"})
+    folds_output: Path = field(
+        metadata={"help": "out-of-fold encoder features of every row (for evaluation)"}
+    )
     metrics: Path = field(metadata={"help": "validation metrics (a DVC metric)"})
     encoder: str = field(metadata={"help": "pretrained encoder, a name in configs/models.yaml"})
     interval_level: float = field(metadata={"help": "nominal coverage of the interval"})
@@ -58,7 +60,9 @@ class TrainScorerConfig:
         if self.band_edges != sorted(self.band_edges):
             raise ValueError("band_edges must be increasing")
         if self.recipe.architecture != "siamese":
-            raise ValueError("the stacked scorer's encoder is a bi-encoder: recipe.architecture must be siamese")
+            raise ValueError(
+                "the stacked scorer's encoder is a bi-encoder: recipe.architecture must be siamese"
+            )
 
 
 # Nothing here reads test rows' scores: the test split belongs to `evaluate_scorer`.
@@ -72,8 +76,8 @@ def main(config_path: Path = Path("configs/scorer.yaml")) -> dict:
     )  # fmt: skip
     started = time.perf_counter()
     fitted = fit_stacked_scorer(
-        rows, fitting, resolve(config.encoder), config.recipe, config.stack, config.band_edges,
-        config.interval_level,
+        rows, fitting, all_questions(config.processed_dir), resolve(config.encoder), config.recipe,
+        config.stack, config.band_edges, config.interval_level,
     )  # fmt: skip
     seconds = round(time.perf_counter() - started, 1)
     shutil.rmtree(config.output_dir, ignore_errors=True)
@@ -86,7 +90,9 @@ def main(config_path: Path = Path("configs/scorer.yaml")) -> dict:
             "encoder": config.encoder,
             "recipe": asdict(config.recipe),
             "stack": asdict(config.stack),
-            "fitting_rows": {k: int(v) for k, v in fitting["kind"].str.split(":").str[0].value_counts().items()},
+            "fitting_rows": {
+                k: int(v) for k, v in fitting["kind"].str.split(":").str[0].value_counts().items()
+            },
             "train_seconds": seconds,
             "loss_history": fitted.history,
         },
@@ -100,7 +106,9 @@ def main(config_path: Path = Path("configs/scorer.yaml")) -> dict:
     results = AnswerScorer(config.output_dir).score(val[["question_id", "question", "reference", "answer"]]
                                                     .to_dict("records"))  # fmt: skip
     predicted = pd.DataFrame([r.model_dump(exclude={"evidence"}) for r in results])
-    metrics = score_agreement(val["score"].to_numpy(), predicted["score"], predicted["low"], predicted["high"])
+    metrics = score_agreement(
+        val["score"].to_numpy(), predicted["score"], predicted["low"], predicted["high"]
+    )
     metrics |= meta["stacker"]["diagnostics"] | {"train_seconds": seconds}
     metrics |= {f"collected_{name}": count for name, count in collected_counts.items()}
     meta["validation"] = metrics

@@ -46,7 +46,10 @@ class Encoders:
         if len(ids) <= size:
             return [text]
         step = max(1, int(size * WINDOW_STRIDE))
-        return [self.tokenizer.decode(ids[start : start + size]) for start in range(0, len(ids) - size + step, step)]
+        return [
+            self.tokenizer.decode(ids[start : start + size])
+            for start in range(0, len(ids) - size + step, step)
+        ]
 
     def lower(self, texts: Sequence[str]) -> LowerStates:
         """Lower states of `texts`, computing only those not seen before."""
@@ -76,19 +79,25 @@ class Encoders:
                     self._vectors[(key, missing[start + offset])] = vector
         return np.stack([self._vectors[(key, t)] for t in texts]) if texts else np.zeros((0, 1))
 
-    def answer_vectors(self, answers: Sequence[str]) -> np.ndarray:
-        """Each answer's pretrained unit vector (its first window): what the kNN features compare."""
-        return self.vectors([self.windows(a)[0] for a in answers])
+    def text_vectors(self, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Each answer's pretrained unit vector (its first window) and its question's: what the kNN
+        and question-fit features compare."""
+        return self.vectors([self.windows(a)[0] for a in rows["answer"]]), self.vectors(
+            list(rows["question"])
+        )
 
-    def cosines(self, rows: pd.DataFrame, tuned: str) -> tuple[pd.DataFrame, np.ndarray]:
+    def cosines(self, rows: pd.DataFrame, tuned: str) -> tuple[pd.DataFrame, tuple[np.ndarray, np.ndarray]]:
         """The encoder features of `rows` (question, reference, answer), with the fine-tuned encoder
-        called `tuned`, and each answer's pretrained unit vector (its first window, for kNN)."""
+        called `tuned`, and the answers' and questions' pretrained unit vectors (text_vectors)."""
         windows = [self.windows(a) for a in rows["answer"]]
         flat = [w for ws in windows for w in ws]
         owner = np.repeat(np.arange(len(rows)), [len(ws) for ws in windows])
         texts = list(rows["reference"]) + list(rows["question"]) + flat
         self.lower(texts)
-        frozen_ref, frozen_question = self.vectors(list(rows["reference"])), self.vectors(list(rows["question"]))
+        frozen_ref, frozen_question = (
+            self.vectors(list(rows["reference"])),
+            self.vectors(list(rows["question"])),
+        )
         frozen_win, tuned_win = self.vectors(flat), self.vectors(flat, tuned)
         tuned_ref = self.vectors(list(rows["reference"]), tuned)
 
@@ -105,7 +114,8 @@ class Encoders:
             index=rows.index,
         )
         first = np.searchsorted(owner, np.arange(len(rows)))
+        vectors = (frozen_win[first], frozen_question)
         if not self.keep:
             self._lower.clear()
             self._vectors.clear()
-        return frame, frozen_win[first]
+        return frame, vectors

@@ -12,7 +12,13 @@
   reference_precision  share of the answer's content words the reference uses
   new_words            log(1 + content words of the answer that are not in the question)
   question_share       share of the answer's content words taken from the question
-  filler_share         share of the answer's words that are fillers or stop words
+  filler_share         share of the answer's words that are fillers or function words
+  stop_share           share of its words other than fillers that are function words: a bare
+                       keyword list has almost none
+  question_rank        share of all known questions (the course's and the banks') that the
+                       answer is closer to than to its own question: an answer to another
+                       question fits that one better
+  other_question_gap   cosine to the closest other question less cosine to its own
   answer_words         log(1 + words in the answer)
   reference_words      log(1 + words in the reference)
   knn_score            similarity-weighted human score of the most similar graded answers to
@@ -36,12 +42,27 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 FEATURES = [
     "bi_cosine", "frozen_cosine", "question_cosine", "reference_question", "tfidf_cosine",
     "tfidf_question", "reference_recall", "reference_precision", "new_words", "question_share",
-    "filler_share", "answer_words", "reference_words", "knn_score", "knn_top", "knn_full",
+    "filler_share", "stop_share", "question_rank", "other_question_gap",
+    "answer_words", "reference_words", "knn_score", "knn_top", "knn_full",
 ]  # fmt: skip
 KNN_FEATURES = ["knn_score", "knn_top", "knn_full"]
 FULL_MARKS = 4.5
 _WORD = re.compile(r"[a-z0-9]+")
-FILLERS = {"um", "uh", "erm", "er", "hmm", "like", "well", "so", "basically", "actually", "okay", "yeah", "right"}
+FILLERS = {
+    "um",
+    "uh",
+    "erm",
+    "er",
+    "hmm",
+    "like",
+    "well",
+    "so",
+    "basically",
+    "actually",
+    "okay",
+    "yeah",
+    "right",
+}
 
 
 def content_words(text: str) -> list[str]:
@@ -53,16 +74,51 @@ def lexical(question: str, reference: str, answer: str) -> dict[str, float]:
     ref, ans, asked = set(content_words(reference)), content_words(answer), set(content_words(question))
     said = set(ans)
     words = _WORD.findall(answer.lower())
-    empty = [w for w in words if w in FILLERS or w in ENGLISH_STOP_WORDS]
+    spoken = [w for w in words if w not in FILLERS]
+    function = [w for w in spoken if w in ENGLISH_STOP_WORDS]
     return {
         "reference_recall": len(ref & said) / max(len(ref), 1),
         "reference_precision": len(ref & said) / max(len(said), 1),
         "new_words": float(np.log1p(len(said - asked))),
         "question_share": len(said & asked) / max(len(said), 1),
-        "filler_share": len(empty) / max(len(words), 1),
+        "filler_share": (len(words) - len(spoken) + len(function)) / max(len(words), 1),
+        "stop_share": len(function) / max(len(spoken), 1),
         "answer_words": float(np.log1p(len(answer.split()))),
         "reference_words": float(np.log1p(len(reference.split()))),
     }
+
+
+@dataclass
+class RowVectors:
+    """The pretrained unit vectors of each row's answer and question, by row id."""
+
+    answers: pd.DataFrame
+    questions: pd.DataFrame
+
+    def of(self, index: pd.Index) -> tuple[np.ndarray, np.ndarray]:
+        return self.answers.loc[index].to_numpy(), self.questions.loc[index].to_numpy()
+
+
+@dataclass
+class QuestionSpace:
+    """Every question the scorer may be asked about, as unit vectors: where an answer fits."""
+
+    texts: list[str]
+    vectors: np.ndarray
+
+    def fit(
+        self, questions: Sequence[str], question_vectors: np.ndarray, answer_vectors: np.ndarray
+    ) -> np.ndarray:
+        """[question_rank, other_question_gap] of each answer against its own question (which need
+        not be one of the known questions)."""
+        own = np.sum(answer_vectors * question_vectors, axis=1)
+        similarity = answer_vectors @ self.vectors.T
+        same = np.array([[text == q for text in self.texts] for q in questions], dtype=bool).reshape(
+            len(questions), len(self.texts)
+        )
+        similarity[same] = -1.0  # the own question is not "another" one
+        rank = (similarity > own[:, None] + 1e-9).mean(axis=1)
+        return np.column_stack([rank, similarity.max(axis=1) - own])
 
 
 def fit_tfidf(texts: Sequence[str]) -> TfidfVectorizer:
@@ -98,7 +154,9 @@ class GradedAnswers:
             graded.texts[question] = rows["answer"].to_numpy()[index].tolist()
         return graded
 
-    def features(self, question: str, answer: str, vector: np.ndarray, k: int = 5) -> tuple[float, float, float]:
+    def features(
+        self, question: str, answer: str, vector: np.ndarray, k: int = 5
+    ) -> tuple[float, float, float]:
         """(knn_score, knn_top, knn_full) for one answer; the answer itself never counts."""
         if question not in self.vectors:
             return (np.nan, np.nan, np.nan)
@@ -122,23 +180,31 @@ def feature_frame(
     cosines: pd.DataFrame,
     vectorizer: TfidfVectorizer,
     graded: GradedAnswers | None,
-    answer_vectors: np.ndarray,
+    vectors: tuple[np.ndarray, np.ndarray],
+    questions: QuestionSpace,
 ) -> pd.DataFrame:
     """Every feature for `rows` (question, reference, answer[, question_id]).
 
     `cosines` holds the encoder features (bi_cosine, frozen_cosine, question_cosine,
-    reference_question) row by row; `answer_vectors` the answers' unit vectors for kNN; with
-    `graded` None every kNN feature is NaN (the unseen-question case).
+    reference_question) row by row; `vectors` the answers' and the questions' pretrained unit
+    vectors (kNN, question fit); with `graded` None every kNN feature is NaN (an unseen question).
     """
+    answer_vectors, question_vectors = vectors
     frame = cosines[["bi_cosine", "frozen_cosine", "question_cosine", "reference_question"]].copy()
     frame.index = rows.index
     frame["tfidf_cosine"] = tfidf_cosine(vectorizer, rows["reference"], rows["answer"])
     frame["tfidf_question"] = tfidf_cosine(vectorizer, rows["question"], rows["answer"])
     words = pd.DataFrame(
-        [lexical(q, r, a) for q, r, a in zip(rows["question"], rows["reference"], rows["answer"], strict=True)],
+        [
+            lexical(q, r, a)
+            for q, r, a in zip(rows["question"], rows["reference"], rows["answer"], strict=True)
+        ],
         index=rows.index,
     )
     frame = frame.join(words)
+    frame[["question_rank", "other_question_gap"]] = questions.fit(
+        list(rows["question"]), question_vectors, answer_vectors
+    )
     knn = [
         graded.features(q, a, v) if graded is not None else (np.nan, np.nan, np.nan)
         for q, a, v in zip(rows["question_id"], rows["answer"], answer_vectors, strict=True)

@@ -102,7 +102,10 @@ def fit_encoder(
         data = Dataset.from_dict(
             {"reference": list(rows["reference"]), "answer": list(rows["answer"]), "label": labels}
         )
-        trained, collator = model, PairCollator(tokenizer, recipe.architecture, recipe.max_length, pad_to_max=True)
+        trained, collator = (
+            model,
+            PairCollator(tokenizer, recipe.architecture, recipe.max_length, pad_to_max=True),
+        )
     elif recipe.architecture == "siamese":
         data = Dataset.from_dict(
             {
@@ -116,7 +119,9 @@ def fit_encoder(
         pairs = list(zip(rows["reference"], rows["answer"], strict=True))
         data = Dataset.from_dict({"pair": states.rows(pairs).tolist(), "labels": labels})
         trained, collator = CachedCross(model.encoder, model.head, states), None
-    trainer = Trainer(model=trained, args=_arguments(recipe, work_dir), train_dataset=data, data_collator=collator)
+    trainer = Trainer(
+        model=trained, args=_arguments(recipe, work_dir), train_dataset=data, data_collator=collator
+    )
     trainer.train()
     model.eval()
     return model, tokenizer, [entry for entry in trainer.state.log_history if "loss" in entry]

@@ -141,7 +141,8 @@ class CachedCross(nn.Module):
 
     def forward(self, pair: torch.Tensor, labels: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         hidden, mask = self.states.on(pair, self.encoder.device)
-        logits = self.head(mean_pool(run_top(self.encoder, hidden, mask, self.states.layers), mask)).squeeze(-1)
+        top = run_top(self.encoder, hidden, mask, self.states.layers)
+        logits = self.head(top[:, 0]).squeeze(-1)  # [CLS], as CrossScorer reads the pair
         output = {"logits": logits}
         if labels is not None:
             output["loss"] = nn.functional.mse_loss(logits, labels.to(logits.dtype))

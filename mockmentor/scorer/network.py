@@ -1,7 +1,7 @@
 """The answer scorer's network: build, save, load and predict (fine-tuning is in fitting.py).
 
 Two architectures share one interface (`build`, `predict_raw`):
-  cross    one encoder reads "reference [SEP] answer" and regresses the score;
+  cross    one encoder reads "[CLS] reference [SEP] answer" and regresses the score from [CLS];
   siamese  one encoder embeds reference and answer separately; the score is their cosine.
 The siamese form keeps the encoder's pretrained similarity prior (it starts as the bi-encoder
 baseline), which is what lets it generalise to questions it never saw; freezing the lower
@@ -52,7 +52,7 @@ class SiameseScorer(nn.Module):
 
 
 class CrossScorer(nn.Module):
-    """Mean-pooled joint encoding of (reference, answer) -> one regression output."""
+    """The joint encoding of (reference, answer), read at [CLS] -> one regression output."""
 
     def __init__(self, encoder: nn.Module) -> None:
         super().__init__()
@@ -69,7 +69,7 @@ class CrossScorer(nn.Module):
         hidden = self.encoder(
             input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
         ).last_hidden_state
-        logits = self.head(mean_pool(hidden, attention_mask)).squeeze(-1)
+        logits = self.head(hidden[:, 0]).squeeze(-1)  # [CLS]: the pair read as one
         output = {"logits": logits}
         if labels is not None:
             output["loss"] = nn.functional.mse_loss(logits, labels.to(logits.dtype))

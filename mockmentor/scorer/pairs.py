@@ -188,3 +188,9 @@ def load_rows(
         pairs = pd.concat([pairs, collected.assign(kind="answer")], ignore_index=True)
     rows = scorer_rows(pairs, load_robustness(robustness_dir, processed_dir), negatives, reference, seed)
     return rows, rows[(rows["kind"] != "answer") | (rows["split"] == "train")]
+
+
+def all_questions(processed_dir: Path) -> list[str]:
+    """Every question text the service may ask: the course's and the interview banks'."""
+    frames = [pd.read_parquet(processed_dir / name) for name in ("questions.parquet", "bank.parquet")]
+    return list(dict.fromkeys(pd.concat(frames)["text"]))

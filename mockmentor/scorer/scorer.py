@@ -7,9 +7,11 @@ scorer folder written by `train_scorer` (or the registry's champion):
                      the off-topic threshold, validation figures
   encoder/           the fine-tuned bi-encoder (its lower layers are the pretrained ones)
   lexicon.skops      the TF-IDF vocabulary of the training texts
-  trees.skops        the gradient-boosted trees over the features (stacker.py)
+  trees_seen.skops   the gradient-boosted trees over the features, with kNN (stacker.py) ...
+  trees_unseen.skops ... and without, for questions without graded answers
   detector.skops     the off-topic detector
   graded.parquet     the human-graded answers the kNN features compare with (+ graded.npy)
+  questions.parquet  every known question, for where an answer fits (+ questions.npy)
 
 An answer to a question with graded answers on file (pass `question_id`) is scored with the kNN
 features; any other question is scored without them, with the calibration and interval
@@ -93,20 +95,24 @@ class AnswerScorer:
         recipe = self.meta["recipe"]
         tuned, tokenizer = load_encoder(folder / "encoder")
         pretrained, _ = load_encoder(resolve(self.meta["encoder"]))
-        self.encoders = Encoders(pretrained, tokenizer, recipe["freeze_layers"], recipe["max_length"], keep=False)
+        self.encoders = Encoders(
+            pretrained, tokenizer, recipe["freeze_layers"], recipe["max_length"], keep=False
+        )
         self.encoders.add("tuned", tuned)
         self.vectorizer = load_artifact(folder, "lexicon")
         stack = self.meta["stacker"]
         self.stacker = Stacker(
-            load_artifact(folder, "trees"),
+            {regime: load_artifact(folder, f"trees_{regime}") for regime in ("seen", "unseen")},
             Calibration(**stack["calibration"]),
             load_artifact(folder, "detector"),
             stack["threshold"],
         )
-        from .features import GradedAnswers
+        from .features import GradedAnswers, QuestionSpace
 
         graded = pd.read_parquet(folder / "graded.parquet")
         self.graded = GradedAnswers.build(graded, np.load(folder / "graded.npy"))
+        questions = pd.read_parquet(folder / "questions.parquet")["question"].tolist()
+        self.questions = QuestionSpace(questions, np.load(folder / "questions.npy"))
 
     @classmethod
     def champion(cls) -> tuple[AnswerScorer, str]:
@@ -120,7 +126,7 @@ class AnswerScorer:
         from .features import feature_frame
 
         cosines, vectors = self.encoders.cosines(frame, "tuned")
-        return feature_frame(frame, cosines, self.vectorizer, self.graded, vectors)
+        return feature_frame(frame, cosines, self.vectorizer, self.graded, vectors, self.questions)
 
     def score(self, requests: Sequence[ScoreRequest | dict[str, Any]]) -> list[ScoreResult]:
         """Scores for many answers; invalid input raises pydantic's ValidationError."""
@@ -142,7 +148,7 @@ def result(row: Any, features: pd.Series) -> ScoreResult:
             reasons=reasons(features),
             question_similarity=round(float(features["question_cosine"]), 3),
             reference_similarity=round(float(features["frozen_cosine"]), 3),
-            new_words=int(round(float(np.expm1(features["new_words"])))),
+            new_words=round(float(np.expm1(features["new_words"]))),
         )
     return ScoreResult(
         score=round(float(row.score), 3),

@@ -22,11 +22,11 @@ import pandas as pd
 from torch import nn
 
 from .encoders import Encoders
-from .features import GradedAnswers, feature_frame, fit_tfidf
+from .features import GradedAnswers, QuestionSpace, RowVectors, feature_frame, fit_tfidf
 from .fitting import ScorerRecipe, fold_encoders
 from .network import load_encoder
 from .scorer import save_artifacts
-from .stacker import StackRecipe, Stacker, fit_stacker
+from .stacker import Stacker, StackRecipe, fit_stacker
 
 ENCODER_FEATURES = ["bi_cosine", "frozen_cosine", "question_cosine", "reference_question"]
 
@@ -38,6 +38,7 @@ class FittedScorer:
     vectorizer: Any
     graded: pd.DataFrame  # question_id, answer, score of the graded answers the kNN compares with
     graded_vectors: np.ndarray
+    questions: QuestionSpace
     stacker: Stacker
     out_of_fold: pd.DataFrame  # every row: its fold and out-of-fold encoder features
     history: list
@@ -46,9 +47,17 @@ class FittedScorer:
         folder.mkdir(parents=True, exist_ok=True)
         self.tuned.save_pretrained(folder / "encoder")
         self.tokenizer.save_pretrained(folder / "encoder")
-        save_artifacts(folder, lexicon=self.vectorizer, trees=self.stacker.model, detector=self.stacker.detector)
+        save_artifacts(
+            folder,
+            lexicon=self.vectorizer,
+            trees_seen=self.stacker.models["seen"],
+            trees_unseen=self.stacker.models["unseen"],
+            detector=self.stacker.detector,
+        )
         self.graded.to_parquet(folder / "graded.parquet", index=False)
         np.save(folder / "graded.npy", self.graded_vectors.astype(np.float32))
+        pd.DataFrame({"question": self.questions.texts}).to_parquet(folder / "questions.parquet", index=False)
+        np.save(folder / "questions.npy", self.questions.vectors.astype(np.float32))
         meta = meta | {
             "stacker": {
                 "calibration": asdict(self.stacker.calibration),
@@ -66,21 +75,40 @@ def graded_answers(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def stack_features(
-    rows: pd.DataFrame, cosines: pd.DataFrame, vectors: np.ndarray, vectorizer: Any, graded: GradedAnswers | None
+    rows: pd.DataFrame,
+    cosines: pd.DataFrame,
+    vectors: RowVectors,
+    vectorizer: Any,
+    graded: GradedAnswers | None,
+    questions: QuestionSpace,
 ) -> pd.DataFrame:
-    return feature_frame(rows, cosines.loc[rows.index, ENCODER_FEATURES], vectorizer, graded, vectors)
+    encoder = cosines.loc[rows.index, ENCODER_FEATURES]
+    return feature_frame(rows, encoder, vectorizer, graded, vectors.of(rows.index), questions)
+
+
+def row_vectors(encoders: Encoders, rows: pd.DataFrame) -> RowVectors:
+    answers, questions = encoders.text_vectors(rows)
+    return RowVectors(pd.DataFrame(answers, index=rows.index), pd.DataFrame(questions, index=rows.index))
+
+
+def question_space(encoders: Encoders, texts: list[str]) -> QuestionSpace:
+    """Every known question (the course's and the banks'), for the question-fit features."""
+    distinct = list(dict.fromkeys(texts))
+    return QuestionSpace(distinct, encoders.vectors(distinct))
 
 
 def fit_stacked_scorer(
     rows: pd.DataFrame,
     fitting: pd.DataFrame,
+    all_questions: list[str],
     encoder_dir: Path,
     recipe: ScorerRecipe,
     stack: StackRecipe,
     band_edges: list[float],
     level: float,
 ) -> FittedScorer:
-    """Fit on `fitting` (a subset of `rows`); `rows` is everything that gets out-of-fold features."""
+    """Fit on `fitting` (a subset of `rows`); `rows` is everything that gets out-of-fold features;
+    `all_questions` every question text the service may ask (for where an answer fits)."""
     pretrained, tokenizer = load_encoder(encoder_dir)
     encoders = Encoders(pretrained, tokenizer, recipe.freeze_layers, recipe.max_length)
     states = encoders.lower(list(rows["reference"]) + list(rows["answer"]) + list(rows["question"]))
@@ -94,12 +122,12 @@ def fit_stacked_scorer(
         out_of_fold, final, tokenizer, history = fold_encoders(
             fitting, recipe, encoder_dir, Path(work), states, encoder_features, rows
         )
-    vectors = pd.DataFrame(encoders.answer_vectors(rows["answer"]), index=rows.index)
+    vectors, questions = row_vectors(encoders, rows), question_space(encoders, all_questions)
     vectorizer = fit_tfidf(pd.concat([fitting["reference"], fitting["answer"], fitting["question"]]))
     graded_rows = graded_answers(fitting)
-    graded_vectors = vectors.loc[graded_rows.index].to_numpy()
+    graded_vectors = vectors.answers.loc[graded_rows.index].to_numpy()
     graded = GradedAnswers.build(graded_rows, graded_vectors)
-    features = stack_features(fitting, out_of_fold, vectors.loc[fitting.index].to_numpy(), vectorizer, graded)
+    features = stack_features(fitting, out_of_fold, vectors, vectorizer, graded, questions)
     stacker = fit_stacker(
         features,
         fitting["score"].to_numpy(),
@@ -110,5 +138,13 @@ def fit_stacked_scorer(
         level,
     )
     return FittedScorer(
-        final.encoder, tokenizer, vectorizer, graded_rows, graded_vectors, stacker, out_of_fold, history
+        final.encoder,
+        tokenizer,
+        vectorizer,
+        graded_rows,
+        graded_vectors,
+        questions,
+        stacker,
+        out_of_fold,
+        history,
     )

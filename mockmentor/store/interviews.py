@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
-    Boolean,
     JSON,
+    Boolean,
     Engine,
     Float,
     ForeignKey,
