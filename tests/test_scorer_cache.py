@@ -45,4 +45,5 @@ def test_cached_and_uncached_fits_give_the_same_scores(prepared_data: Path, tmp_
     same = pd.DataFrame(
         [score_agreement(human, a["bi_cosine"] * 5), score_agreement(human, b["bi_cosine"] * 5)]
     )
+    same = same.drop(columns="coverage80")  # None: a cosine has no interval
     assert (same.round(3).nunique() == 1).all(), same  # the fold's metrics agree to three decimals

@@ -19,6 +19,9 @@
                        answer is closer to than to its own question: an answer to another
                        question fits that one better
   other_question_gap   cosine to the closest other question less cosine to its own
+  non_answer_similarity  the pretrained cosine to the closest of a few ways of saying "I have
+                       no answer" (NON_ANSWER_ANCHORS): a hedge is near them in any wording,
+                       a short real answer ("Refining and coding") is not
   answer_words         log(1 + words in the answer)
   reference_words      log(1 + words in the reference)
   knn_score            similarity-weighted human score of the most similar graded answers to
@@ -42,7 +45,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 FEATURES = [
     "bi_cosine", "frozen_cosine", "question_cosine", "reference_question", "tfidf_cosine",
     "tfidf_question", "reference_recall", "reference_precision", "new_words", "question_share",
-    "filler_share", "stop_share", "question_rank", "other_question_gap",
+    "filler_share", "stop_share", "question_rank", "other_question_gap", "non_answer_similarity",
     "answer_words", "reference_words", "knn_score", "knn_top", "knn_full",
 ]  # fmt: skip
 KNN_FEATURES = ["knn_score", "knn_top", "knn_full"]
@@ -63,6 +66,24 @@ FILLERS = {
     "yeah",
     "right",
 }
+
+# Written by the project for the non_answer_similarity feature. None of them is one of the
+# robustness set's non-answers (data/raw/robustness/phrases.yaml), so the held-out non-answers
+# the evaluation reports are other wordings, not these sentences.
+NON_ANSWER_ANCHORS = [
+    "I do not know the answer.",
+    "I have no idea what this is.",
+    "I'm not sure about that one.",
+    "Sorry, I can't answer this.",
+    "I forgot what that means.",
+    "Let's move on to the next one.",
+    "We never learned this.",
+    "I can't think of anything to say.",
+    "Can you tell me the answer?",
+    "I don't remember, sorry.",
+    "I would just be guessing.",
+    "Nothing comes to mind.",
+]
 
 
 def content_words(text: str) -> list[str]:
@@ -101,16 +122,18 @@ class RowVectors:
 
 @dataclass
 class QuestionSpace:
-    """Every question the scorer may be asked about, as unit vectors: where an answer fits."""
+    """Every question the scorer may be asked about, and the ways of not answering any
+    (NON_ANSWER_ANCHORS), as unit vectors: where an answer fits."""
 
     texts: list[str]
     vectors: np.ndarray
+    non_answers: np.ndarray
 
     def fit(
         self, questions: Sequence[str], question_vectors: np.ndarray, answer_vectors: np.ndarray
     ) -> np.ndarray:
-        """[question_rank, other_question_gap] of each answer against its own question (which need
-        not be one of the known questions)."""
+        """[question_rank, other_question_gap, non_answer_similarity] of each answer against its
+        own question (which need not be one of the known questions)."""
         own = np.sum(answer_vectors * question_vectors, axis=1)
         similarity = answer_vectors @ self.vectors.T
         same = np.array([[text == q for text in self.texts] for q in questions], dtype=bool).reshape(
@@ -118,7 +141,8 @@ class QuestionSpace:
         )
         similarity[same] = -1.0  # the own question is not "another" one
         rank = (similarity > own[:, None] + 1e-9).mean(axis=1)
-        return np.column_stack([rank, similarity.max(axis=1) - own])
+        hedge = (answer_vectors @ self.non_answers.T).max(axis=1)
+        return np.column_stack([rank, similarity.max(axis=1) - own, hedge])
 
 
 def fit_tfidf(texts: Sequence[str]) -> TfidfVectorizer:
@@ -202,7 +226,7 @@ def feature_frame(
         index=rows.index,
     )
     frame = frame.join(words)
-    frame[["question_rank", "other_question_gap"]] = questions.fit(
+    frame[["question_rank", "other_question_gap", "non_answer_similarity"]] = questions.fit(
         list(rows["question"]), question_vectors, answer_vectors
     )
     knn = [

@@ -12,6 +12,7 @@ scorer folder written by `train_scorer` (or the registry's champion):
   detector.skops     the off-topic detector
   graded.parquet     the human-graded answers the kNN features compare with (+ graded.npy)
   questions.parquet  every known question, for where an answer fits (+ questions.npy)
+  non_answers.npy    the non-answer anchors' vectors (features.NON_ANSWER_ANCHORS)
 
 An answer to a question with graded answers on file (pass `question_id`) is scored with the kNN
 features; any other question is scored without them, with the calibration and interval
@@ -112,7 +113,9 @@ class AnswerScorer:
         graded = pd.read_parquet(folder / "graded.parquet")
         self.graded = GradedAnswers.build(graded, np.load(folder / "graded.npy"))
         questions = pd.read_parquet(folder / "questions.parquet")["question"].tolist()
-        self.questions = QuestionSpace(questions, np.load(folder / "questions.npy"))
+        self.questions = QuestionSpace(
+            questions, np.load(folder / "questions.npy"), np.load(folder / "non_answers.npy")
+        )
 
     @classmethod
     def champion(cls) -> tuple[AnswerScorer, str]:

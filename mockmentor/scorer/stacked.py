@@ -22,7 +22,14 @@ import pandas as pd
 from torch import nn
 
 from .encoders import Encoders
-from .features import GradedAnswers, QuestionSpace, RowVectors, feature_frame, fit_tfidf
+from .features import (
+    NON_ANSWER_ANCHORS,
+    GradedAnswers,
+    QuestionSpace,
+    RowVectors,
+    feature_frame,
+    fit_tfidf,
+)
 from .fitting import ScorerRecipe, fold_encoders
 from .network import load_encoder
 from .scorer import save_artifacts
@@ -58,6 +65,7 @@ class FittedScorer:
         np.save(folder / "graded.npy", self.graded_vectors.astype(np.float32))
         pd.DataFrame({"question": self.questions.texts}).to_parquet(folder / "questions.parquet", index=False)
         np.save(folder / "questions.npy", self.questions.vectors.astype(np.float32))
+        np.save(folder / "non_answers.npy", self.questions.non_answers.astype(np.float32))
         meta = meta | {
             "stacker": {
                 "calibration": asdict(self.stacker.calibration),
@@ -92,9 +100,10 @@ def row_vectors(encoders: Encoders, rows: pd.DataFrame) -> RowVectors:
 
 
 def question_space(encoders: Encoders, texts: list[str]) -> QuestionSpace:
-    """Every known question (the course's and the banks'), for the question-fit features."""
+    """Every known question (the course's and the banks') and the non-answer anchors, for the
+    question-fit features."""
     distinct = list(dict.fromkeys(texts))
-    return QuestionSpace(distinct, encoders.vectors(distinct))
+    return QuestionSpace(distinct, encoders.vectors(distinct), encoders.vectors(NON_ANSWER_ANCHORS))
 
 
 def fit_stacked_scorer(

@@ -39,6 +39,7 @@ DETECTOR_FEATURES = [f for f in FEATURES if f not in KNN_FEATURES]
 REASONS = {
     "restates the question": lambda f: f["new_words"] <= np.log1p(1) and f["question_share"] >= 0.5,
     "has no content words": lambda f: f["answer_words"] > 0 and f["new_words"] == 0,
+    "says it has no answer": lambda f: f["non_answer_similarity"] >= 0.6,
     "is about something else": lambda f: f["frozen_cosine"] < 0.2 and f["question_cosine"] < 0.2,
     "lists keywords without saying how they relate": lambda f: (
         f["stop_share"] <= 0.15 and f["reference_recall"] >= 0.3
