@@ -111,7 +111,10 @@ def test_interview_by_microphone_keyboard_only(playwright, service: Service) -> 
         page.wait_for_selector("#report:not([hidden])")
         assert page.locator("#report-table tbody tr").count() == 2
         assert "did not answer the question" in page.text_content("#report-table")
-        assert page.locator("#progress circle").count() >= 1
+        if spoken["off_topic"]:  # no answer of this session was scored: nothing to chart yet
+            assert "No scored sessions yet." in page.text_content("#progress")
+        else:
+            assert page.locator("#progress circle").count() >= 1
         page.screenshot(path=SHOTS / "4-report.png", full_page=True)
     finally:
         browser.close()
