@@ -22,14 +22,13 @@ import torch
 from pydantic.dataclasses import dataclass
 
 from mockmentor.config import STRICT, load_section
-from mockmentor.metrics import score_agreement
 from mockmentor.model_assets import resolve
 from mockmentor.scorer.fitting import ScorerRecipe, fold_encoders, pair_inputs
 from mockmentor.scorer.frozen import CachedCross, lower_states
 from mockmentor.scorer.network import load_encoder
 from mockmentor.scorer.pairs import load_rows
 
-from .evaluate_scorer import isotonic, per_question_pearson
+from .evaluate_scorer import agreement, isotonic, robustness
 
 
 @dataclass(config=STRICT)
@@ -53,12 +52,6 @@ def outputs(model: torch.nn.Module, states: object, frame: pd.DataFrame) -> pd.D
         rows = states.rows(pairs)  # type: ignore[attr-defined]
         raw = torch.cat([cached(rows[i : i + 128])["logits"] for i in range(0, len(rows), 128)]).numpy()
     return pd.DataFrame({"raw": raw}, index=frame.index)
-
-
-def summary(frame: pd.DataFrame) -> dict:
-    metrics = score_agreement(frame["score"].to_numpy(), frame["cross_encoder"].to_numpy())
-    metrics["per_question_pearson"] = round(float(per_question_pearson(frame, "cross_encoder").mean()), 4)
-    return metrics
 
 
 def main(config_path: Path = Path("configs/scorer.yaml")) -> dict:
@@ -91,28 +84,10 @@ def main(config_path: Path = Path("configs/scorer.yaml")) -> dict:
         scored = isotonic(oof.loc[train.index, "raw"], train["score"], oof.loc[held.index, "raw"])
         pooled.append(held.assign(cross_encoder=scored))
     uq = pd.concat(pooled)
-    robust = uq[uq["kind"].str.startswith("robust:")]
-    references = uq[uq["source"] == "augment:reference"]
     report = {
-        "ua": {"cross_encoder": summary(ua)},
-        "uq": {"cross_encoder": summary(uq[uq["kind"] == "answer"])},
-        "robustness": {
-            "cross_encoder": {
-                kind.removeprefix("robust:"): {
-                    "mean": round(float(g["cross_encoder"].mean()), 3),
-                    "share_2_plus": round(float((g["cross_encoder"] >= 2).mean()), 3),
-                    "n": len(g),
-                }
-                for kind, g in robust.groupby("kind")
-            }
-            | {
-                "reference_answer": {
-                    "mean": round(float(references["cross_encoder"].mean()), 3),
-                    "share_4_5_plus": round(float((references["cross_encoder"] >= 4.5).mean()), 3),
-                    "n": len(references),
-                }
-            }
-        },
+        "ua": {"cross_encoder": agreement(ua, "cross_encoder")},
+        "uq": {"cross_encoder": agreement(uq[uq["kind"] == "answer"], "cross_encoder")},
+        "robustness": robustness(uq, ["cross_encoder"]),
         "recipe": asdict(recipe),
     }
     config.metrics.parent.mkdir(parents=True, exist_ok=True)

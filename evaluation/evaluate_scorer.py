@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, field
 from pathlib import Path
 
@@ -31,18 +32,18 @@ from tqdm import tqdm
 from mockmentor.config import STRICT, load_section
 from mockmentor.metrics import score_agreement
 from mockmentor.model_assets import resolve
-from mockmentor.scorer.features import GradedAnswers, QuestionSpace, RowVectors, fit_tfidf
+from mockmentor.scorer.features import QuestionSpace, RowVectors
 from mockmentor.scorer.fitting import ScorerRecipe
 from mockmentor.scorer.pairs import all_questions, load_rows
 from mockmentor.scorer.scorer import AnswerScorer
 from mockmentor.scorer.stacked import (
     ENCODER_FEATURES,
-    graded_answers,
+    fit_trees,
     question_space,
     row_vectors,
     stack_features,
 )
-from mockmentor.scorer.stacker import StackRecipe, fit_stacker
+from mockmentor.scorer.stacker import StackRecipe
 
 from . import scorer_plots
 from .scorer_baselines import isotonic_scores, tfidf_similarity
@@ -122,16 +123,12 @@ def unseen_question_fold(data: Inputs, fold: int, meta: dict) -> pd.DataFrame:
     rows, fitting, oof, vectors, stack = data.rows, data.fitting, data.oof, data.vectors, data.stack
     train = fitting[[fold not in folds for folds in fitting["folds"]]]
     held = rows[rows["fold"] == fold]
-    vectorizer = fit_tfidf(pd.concat([train["reference"], train["answer"], train["question"]]))
-    graded_rows = graded_answers(train)
-    graded = GradedAnswers.build(graded_rows, vectors.answers.loc[graded_rows.index].to_numpy())
-    features = stack_features(train, oof, vectors, vectorizer, graded, data.questions)
-    kind = np.where(train["kind"].str.startswith("robust:"), "robust", train["kind"])
-    stacker = fit_stacker(
-        features, train["score"].to_numpy(), kind, train["question_id"].to_numpy(), stack,
-        meta["stacker"]["calibration"]["band_edges"], meta["stacker"]["calibration"]["level"],
-    )  # fmt: skip
-    predicted = stacker.predict(stack_features(held, oof, vectors, vectorizer, None, data.questions))
+    calibration = meta["stacker"]["calibration"]
+    trees = fit_trees(
+        train, oof, vectors, data.questions, stack, calibration["band_edges"], calibration["level"]
+    )
+    features = stack_features(held, oof, vectors, trees.vectorizer, None, data.questions)
+    predicted = trees.stacker.predict(features)
     scored = held.assign(
         stacked=predicted["score"], low=predicted["low"], high=predicted["high"],
         stacked_off_topic=predicted["off_topic"],
@@ -144,14 +141,18 @@ def unseen_question_fold(data: Inputs, fold: int, meta: dict) -> pd.DataFrame:
     return scored.join(baselines(answers, held, bi_train, bi_held))
 
 
+def agreement(frame: pd.DataFrame, method: str, interval: tuple = (None, None)) -> dict:
+    """`method`'s agreement with the human score, pooled and per question."""
+    metrics = score_agreement(frame["score"].to_numpy(), frame[method].to_numpy(), *interval)
+    metrics["per_question_pearson"] = round(float(per_question_pearson(frame, method).mean()), 4)
+    return metrics
+
+
 def summarise(frame: pd.DataFrame) -> dict[str, dict]:
-    human = frame["score"].to_numpy()
     result = {}
     for method in METHODS:
         interval = (frame["low"], frame["high"]) if method == SHIPPED else (None, None)
-        metrics = score_agreement(human, frame[method].to_numpy(), *interval)
-        metrics["per_question_pearson"] = round(float(per_question_pearson(frame, method).mean()), 4)
-        result[method] = metrics
+        result[method] = agreement(frame, method, interval)
     metrics = score_agreement(frame["grader1"].to_numpy(), frame["grader2"].to_numpy())
     metrics["per_question_pearson"] = round(
         float(per_question_pearson(frame.assign(score=frame["grader1"]), "grader2").mean()), 4
@@ -160,12 +161,12 @@ def summarise(frame: pd.DataFrame) -> dict[str, dict]:
     return result
 
 
-def robustness(frame: pd.DataFrame) -> dict[str, dict]:
+def robustness(frame: pd.DataFrame, methods: Sequence[str] = METHODS) -> dict[str, dict]:
     """Per method: each robustness kind's mean score and share scored >= 2, and the references'."""
     out: dict[str, dict] = {}
     robust = frame[frame["kind"].str.startswith("robust:")]
     references = frame[frame["source"] == "augment:reference"]
-    for method in METHODS:
+    for method in methods:
         table = {
             kind.removeprefix("robust:"): {
                 "mean": round(float(group[method].mean()), 3),

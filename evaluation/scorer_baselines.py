@@ -7,8 +7,6 @@ overlap) and the frozen MiniLM bi-encoder's cosine (the plain "semantic similari
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -27,16 +25,6 @@ def tfidf_similarity(frame: pd.DataFrame, fit_on: pd.DataFrame) -> np.ndarray:
     reference = vectorizer.transform(frame["reference"]).toarray()
     answer = vectorizer.transform(frame["answer"]).toarray()
     return paired_cosine(reference, answer)
-
-
-def biencoder_similarity(frame: pd.DataFrame, encoder_dir: Path, batch_size: int = 64) -> np.ndarray:
-    from sentence_transformers import SentenceTransformer
-
-    encoder = SentenceTransformer(str(encoder_dir), device="cpu")
-    texts = pd.unique(pd.concat([frame["reference"], frame["answer"]]))
-    vectors = encoder.encode(list(texts), batch_size=batch_size, show_progress_bar=False)
-    index = {text: row for row, text in enumerate(texts)}
-    return paired_cosine(vectors[frame["reference"].map(index)], vectors[frame["answer"].map(index)])
 
 
 def isotonic_scores(

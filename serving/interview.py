@@ -342,12 +342,14 @@ class InterviewEngine:
     def _score(self, p: Pending) -> schemas.Score:
         step = time.perf_counter()
         points = p.question.key_points
-        question = {"question": p.question.text, "question_id": p.question.id}
+        q = p.question
         [scored] = self.models.scorer.score(
-            [question | {"reference": p.question.reference, "answer": p.transcript}]
+            [{"question": q.text, "question_id": q.id, "reference": q.reference, "answer": p.transcript}]
         )
-        flags = [False] * len(points)
-        if not scored.off_topic:  # an answer that does not address the question covers nothing
+        flags: list[bool] = []
+        if scored.off_topic:  # an answer that does not address the question covers and misses nothing
+            points = []
+        else:
             [flags] = self.models.coverage.covered([p.transcript], [points])
             flags = self.models.coverage_rule.guard(flags, scored.score)
         p.timings["score"] = _ms(step)
@@ -356,7 +358,7 @@ class InterviewEngine:
             low=scored.low,
             high=scored.high,
             covered=[k for k, c in zip(points, flags, strict=True) if c],
-            missed=[] if scored.off_topic else [k for k, c in zip(points, flags, strict=True) if not c],
+            missed=[k for k, c in zip(points, flags, strict=True) if not c],
             off_topic=scored.off_topic,
             evidence=scored.evidence,
         )

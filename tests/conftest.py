@@ -96,17 +96,23 @@ def robustness_data(prepared_data: Path, tmp_path_factory: pytest.TempPathFactor
     from mockmentor.data.build_robustness import main
 
     folder = tmp_path_factory.mktemp("robustness")
-    section = yaml.safe_load((REPO / "configs/data.yaml").read_text())["build_robustness"]
-    section |= {
-        "processed_dir": str(prepared_data / "processed"),
-        "splits_dir": str(prepared_data / "splits"),
-        "phrases": str(RAW / "robustness/phrases.yaml"),
-        "output_dir": str(folder / "robustness"),
-        "report": str(folder / "report.json"),
-    }
-    (folder / "data.yaml").write_text(yaml.safe_dump({"build_robustness": section}))
-    main(folder / "data.yaml")
+    recipe = stage_recipe(
+        folder, "data.yaml", "build_robustness",
+        processed_dir=prepared_data / "processed", splits_dir=prepared_data / "splits",
+        phrases=RAW / "robustness/phrases.yaml", output_dir=folder / "robustness",
+        report=folder / "report.json",
+    )  # fmt: skip
+    main(recipe)
     return folder / "robustness"
+
+
+def stage_recipe(folder: Path, recipe: str, stage: str, **paths: Path) -> Path:
+    """configs/<recipe>'s section for `stage` with `paths` replaced, written into `folder`."""
+    section = yaml.safe_load((REPO / "configs" / recipe).read_text())[stage]
+    section |= {name: str(path) for name, path in paths.items()}
+    written = folder / recipe
+    written.write_text(yaml.safe_dump({stage: section}))
+    return written
 
 
 def tiny_scorer_config(folder: Path, robustness: Path, **recipe: object) -> dict:
@@ -135,21 +141,16 @@ def tiny_scorer_config(folder: Path, robustness: Path, **recipe: object) -> dict
 @pytest.fixture(scope="session")
 def built_dialogues(prepared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The `build_dialogues` stage run on the real records into a temporary folder."""
-    import yaml
-
     from mockmentor.data.build_dialogues import main
 
     folder = tmp_path_factory.mktemp("dialogues")
-    config = yaml.safe_load((REPO / "configs/interviewer.yaml").read_text())["build_dialogues"]
-    config |= {
-        "processed_dir": str(prepared_data / "processed"),
-        "splits_dir": str(prepared_data / "splits"),
-        "output_dir": str(folder / "dialogues"),
-        "report": str(folder / "report.json"),
-        "collected_turns": str(folder / "no-collected-turns.jsonl"),
-    }
-    (folder / "config.yaml").write_text(yaml.safe_dump({"build_dialogues": config}))
-    main(folder / "config.yaml")
+    recipe = stage_recipe(
+        folder, "interviewer.yaml", "build_dialogues",
+        processed_dir=prepared_data / "processed", splits_dir=prepared_data / "splits",
+        output_dir=folder / "dialogues", report=folder / "report.json",
+        collected_turns=folder / "no-collected-turns.jsonl",
+    )  # fmt: skip
+    main(recipe)
     return folder
 
 

@@ -149,12 +149,6 @@ def fit_tfidf(texts: Sequence[str]) -> TfidfVectorizer:
     return TfidfVectorizer(sublinear_tf=True).fit(pd.unique(pd.Series(list(texts))))
 
 
-def paired_cosine(left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    left = left / np.maximum(np.linalg.norm(left, axis=1, keepdims=True), 1e-12)
-    right = right / np.maximum(np.linalg.norm(right, axis=1, keepdims=True), 1e-12)
-    return np.sum(left * right, axis=1)
-
-
 def tfidf_cosine(vectorizer: TfidfVectorizer, left: Sequence[str], right: Sequence[str]) -> np.ndarray:
     a, b = vectorizer.transform(list(left)), vectorizer.transform(list(right))  # rows are L2-normalised
     return np.asarray(a.multiply(b).sum(axis=1)).ravel()

@@ -132,11 +132,45 @@ def fit_stacked_scorer(
             fitting, recipe, encoder_dir, Path(work), states, encoder_features, rows
         )
     vectors, questions = row_vectors(encoders, rows), question_space(encoders, all_questions)
+    trees = fit_trees(fitting, out_of_fold, vectors, questions, stack, band_edges, level)
+    return FittedScorer(
+        final.encoder,
+        tokenizer,
+        trees.vectorizer,
+        trees.graded_rows,
+        trees.graded_vectors,
+        questions,
+        trees.stacker,
+        out_of_fold,
+        history,
+    )
+
+
+@dataclass
+class FittedTrees:
+    vectorizer: Any
+    graded_rows: pd.DataFrame
+    graded_vectors: np.ndarray
+    stacker: Stacker
+
+
+def fit_trees(
+    fitting: pd.DataFrame,
+    cosines: pd.DataFrame,
+    vectors: RowVectors,
+    questions: QuestionSpace,
+    stack: StackRecipe,
+    band_edges: list[float],
+    level: float,
+) -> FittedTrees:
+    """Everything above the encoders, fitted on `fitting` with its (out-of-fold) `cosines`: the
+    TF-IDF vocabulary, the graded answers the kNN compares with, the trees, calibration and
+    detector. `train_scorer` and each unseen-question fold of `evaluate_scorer` fit the same way."""
     vectorizer = fit_tfidf(pd.concat([fitting["reference"], fitting["answer"], fitting["question"]]))
     graded_rows = graded_answers(fitting)
     graded_vectors = vectors.answers.loc[graded_rows.index].to_numpy()
     graded = GradedAnswers.build(graded_rows, graded_vectors)
-    features = stack_features(fitting, out_of_fold, vectors, vectorizer, graded, questions)
+    features = stack_features(fitting, cosines, vectors, vectorizer, graded, questions)
     stacker = fit_stacker(
         features,
         fitting["score"].to_numpy(),
@@ -146,14 +180,4 @@ def fit_stacked_scorer(
         band_edges,
         level,
     )
-    return FittedScorer(
-        final.encoder,
-        tokenizer,
-        vectorizer,
-        graded_rows,
-        graded_vectors,
-        questions,
-        stacker,
-        out_of_fold,
-        history,
-    )
+    return FittedTrees(vectorizer, graded_rows, graded_vectors, stacker)

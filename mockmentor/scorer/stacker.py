@@ -116,24 +116,23 @@ def reasons(row: pd.Series) -> list[str]:
     return [reason for reason, test in REASONS.items() if test(row)] or ["does not address the question"]
 
 
+def _boosting(recipe: StackRecipe) -> dict:
+    """The recipe's settings, shared by the score's trees and the detector."""
+    return {
+        "max_depth": recipe.max_depth,
+        "learning_rate": recipe.learning_rate,
+        "max_iter": recipe.max_iter,
+        "min_samples_leaf": recipe.min_samples_leaf,
+        "random_state": recipe.seed,
+    }
+
+
 def _trees(recipe: StackRecipe) -> HistGradientBoostingRegressor:
-    return HistGradientBoostingRegressor(
-        max_depth=recipe.max_depth,
-        learning_rate=recipe.learning_rate,
-        max_iter=recipe.max_iter,
-        min_samples_leaf=recipe.min_samples_leaf,
-        random_state=recipe.seed,
-    )
+    return HistGradientBoostingRegressor(**_boosting(recipe))
 
 
 def _detector(recipe: StackRecipe) -> HistGradientBoostingClassifier:
-    return HistGradientBoostingClassifier(
-        max_depth=recipe.max_depth,
-        learning_rate=recipe.learning_rate,
-        max_iter=recipe.max_iter,
-        min_samples_leaf=recipe.min_samples_leaf,
-        random_state=recipe.seed,
-    )
+    return HistGradientBoostingClassifier(**_boosting(recipe))
 
 
 def fit_stacker(
