@@ -6,8 +6,15 @@ questions and reference answers and the project's own phrases (data/raw/robustne
 
   non_answer          "I don't know.", "Can we skip this question?", ...
   question_restated   the question read back, bare or in a stalling frame
-  other_answer        the reference answer of a question from another assignment
-  keyword_list        the reference's longer words strung together ("um well basically ...")
+  other_answer        the reference answer of a question from another assignment that shares
+                      no term with this question or its reference: the course's review
+                      assignments ask some questions twice ("push and pop" answers 8.2 and
+                      12.7), and another question's right answer to the same question is no
+                      wrong answer
+  keyword_list        the reference's longer words strung together ("um well basically ..."),
+                      on the questions where the project judged such a list no answer
+                      (phrases.yaml, keyword_list_questions: on most Mohler questions the
+                      terms are the answer, "enqueue dequeue")
   filler              filler words only ("um, well, you know, basically, ...")
   unrelated           sentences about something else entirely (everyday life)
 
@@ -61,6 +68,7 @@ class Phrases:
     fillers: list[str]
     keyword_frames: list[str]
     unrelated: list[str]
+    keyword_list_questions: dict[str, str]  # question id -> what its keyword list leaves out
 
     def __post_init__(self) -> None:
         for name in ("restatement_frames",):
@@ -81,6 +89,15 @@ def keywords(reference: str, min_letters: int) -> list[str]:
     return words
 
 
+def terms(text: str) -> set[str]:
+    """The text's content words, crudely singular ("pointers" and "pointer" are one term)."""
+    return {
+        word.lower().rstrip("s")
+        for word in _WORD.findall(text)
+        if word.lower() not in ENGLISH_STOP_WORDS and len(word) > 2
+    }
+
+
 def lowered(question: str) -> str:
     return question[:1].lower() + question[1:] if question[1:2].islower() else question
 
@@ -89,16 +106,20 @@ def rows_for(question: pd.Series, others: pd.DataFrame, phrases: Phrases, config
              rng: random.Random) -> list[dict]:  # fmt: skip
     """Every kind's rows for one question (fewer where its record cannot make one)."""
     made: dict[str, list[str]] = {kind: [] for kind in KINDS}
+    asked = terms(question["text"]) | terms(question["reference_answer"])
     count = config.per_question
     made["non_answer"] = rng.sample(phrases.non_answers, count["non_answer"])
     for frame in rng.sample(phrases.restatement_frames, count["question_restated"]):
         text = frame.format(question=question["text"] if frame.startswith("{") else lowered(question["text"]))
         made["question_restated"].append(text)
-    elsewhere = others[others["assignment"] != question["assignment"]]
+    elsewhere = others[
+        (others["assignment"] != question["assignment"])
+        & others["reference_answer"].map(lambda text: not terms(text) & asked)
+    ]
     made["other_answer"] = [row.reference_answer for row in elsewhere.sample(
         count["other_answer"], random_state=rng.randrange(2**31)).itertuples()]  # fmt: skip
     words = keywords(question["reference_answer"], config.keyword_min_letters)
-    if len(words) >= 2:
+    if question["id"] in phrases.keyword_list_questions and len(words) >= 2:
         for frame in rng.sample(phrases.keyword_frames, count["keyword_list"]):
             made["keyword_list"].append(frame.format(keywords=" ".join(words)))
     for _ in range(count["filler"]):
@@ -124,6 +145,9 @@ def main(config_path: Path = Path("configs/data.yaml")) -> dict:
     phrases = load_section(config.phrases, "phrases", Phrases)
     questions = pd.read_parquet(config.processed_dir / "questions.parquet")
     fold = pd.read_parquet(config.splits_dir / "uq.parquet").set_index("question_id")["fold"]
+    unknown = sorted(set(phrases.keyword_list_questions) - set(questions["id"]))
+    if unknown:
+        raise ValueError(f"{config.phrases}: keyword_list_questions names no question: {', '.join(unknown)}")
     rng = random.Random(config.seed)
     rows = [
         row

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from conftest import REPO
 
-from mockmentor.data.build_robustness import KINDS, keywords, main
+from mockmentor.data.build_robustness import KINDS, keywords, main, terms
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +35,8 @@ def test_every_kind_for_every_question_with_its_fold(
 def test_each_kind_is_what_it_says(robustness: tuple[pd.DataFrame, dict], prepared_data: Path) -> None:
     rows, _ = robustness
     questions = pd.read_parquet(prepared_data / "processed/questions.parquet").set_index("id")
+    phrases = yaml.safe_load((REPO / "data/raw/robustness/phrases.yaml").read_text())["phrases"]
+    judged = set(phrases["keyword_list_questions"])  # where the project judged a bare list no answer
     for row in rows.itertuples():
         question = questions.loc[row.question_id]
         if row.kind == "question_restated":
@@ -43,9 +45,11 @@ def test_each_kind_is_what_it_says(robustness: tuple[pd.DataFrame, dict], prepar
         elif row.kind == "other_answer":
             others = questions[questions["assignment"] != question["assignment"]]["reference_answer"]
             assert row.answer in set(others), row.answer  # another assignment's reference, never its own
+            # ... and never one that answers this question too ("push and pop" answers 8.2 and 12.7)
+            assert not terms(row.answer) & (terms(question["text"]) | terms(question["reference_answer"]))
         elif row.kind == "keyword_list":
             words = keywords(question["reference_answer"], 5)
-            assert " ".join(words) in row.answer
+            assert " ".join(words) in row.answer and row.question_id in judged, row.question_id
         elif row.kind in ("non_answer", "filler", "unrelated"):
             assert question["reference_answer"] not in row.answer
 
@@ -62,3 +66,19 @@ def test_the_same_seed_builds_the_same_set(robustness: tuple[pd.DataFrame, dict]
     (tmp_path / "data.yaml").write_text(yaml.safe_dump({"build_robustness": section}))
     main(tmp_path / "data.yaml")
     pd.testing.assert_frame_equal(first, pd.read_parquet(tmp_path / "out/answers.parquet"))
+
+
+def test_a_judged_question_that_does_not_exist_is_named(tmp_path: Path, prepared_data: Path) -> None:
+    phrases = yaml.safe_load((REPO / "data/raw/robustness/phrases.yaml").read_text())
+    phrases["phrases"]["keyword_list_questions"]["mohler-99.9"] = "no such question"
+    (tmp_path / "phrases.yaml").write_text(yaml.safe_dump(phrases))
+    section = yaml.safe_load((REPO / "configs/data.yaml").read_text())["build_robustness"]
+    section |= {
+        "processed_dir": str(prepared_data / "processed"), "splits_dir": str(prepared_data / "splits"),
+        "phrases": str(tmp_path / "phrases.yaml"), "output_dir": str(tmp_path / "out"),
+        "report": str(tmp_path / "report.json"),
+    }  # fmt: skip
+    (tmp_path / "data.yaml").write_text(yaml.safe_dump({"build_robustness": section}))
+    with pytest.raises(ValueError, match=r"phrases\.yaml.*mohler-99\.9"):
+        main(tmp_path / "data.yaml")
+    assert not (tmp_path / "out").exists()  # nothing half-written

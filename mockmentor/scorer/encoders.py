@@ -20,19 +20,23 @@ from torch import nn
 from .frozen import LowerStates, lower_states, mean_pool, run_top
 
 WINDOW_STRIDE = 0.5
+KEPT_PROMPTS = 20_000  # question and reference vectors a service keeps between calls, at most
 
 
 class Encoders:
     def __init__(
         self, pretrained: nn.Module, tokenizer: Any, frozen_layers: int, max_length: int, keep: bool = True
     ) -> None:
-        """`keep`: remember every text's states and vectors (fitting and evaluation); a service
-        keeps nothing past one call, so its memory does not grow with the answers it hears."""
+        """`keep`: remember every text's states and vectors (fitting and evaluation). A service
+        keeps only the vectors of questions and reference answers between calls (they come from
+        its question banks, and every turn on a question repeats them, up to KEPT_PROMPTS), so
+        its memory does not grow with the answers it hears."""
         self.pretrained, self.tokenizer, self.keep = pretrained.eval(), tokenizer, keep
         self.frozen_layers, self.max_length = frozen_layers, max_length
         self.encoders: dict[str, nn.Module] = {"pretrained": self.pretrained}
         self._lower: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
         self._vectors: dict[tuple[str, str], np.ndarray] = {}  # (encoder name, text) -> unit vector
+        self._prompts: set[str] = set()  # the questions and references whose vectors a service keeps
 
     def add(self, name: str, encoder: nn.Module) -> None:
         """A fine-tuned copy (same frozen lower layers), known by `name` from now on."""
@@ -64,19 +68,20 @@ class Encoders:
         return LowerStates(hidden, mask, self.frozen_layers, {t: i for i, t in enumerate(distinct)})
 
     @torch.inference_mode()
-    def vectors(self, texts: Sequence[str], name: str = "pretrained", batch_size: int = 64) -> np.ndarray:
+    def vectors(self, texts: Sequence[str], name: str = "pretrained", batch_size: int = 16) -> np.ndarray:
         """Unit vectors of `texts` from the top layers of the encoder called `name`."""
         encoder, key = self.encoders[name], name
         missing = [t for t in dict.fromkeys(texts) if (key, t) not in self._vectors]
         if missing:
             states = self.lower(missing)
+            order = torch.argsort(states.mask.sum(1), stable=True)  # batches of similar lengths
             for start in range(0, len(missing), batch_size):
-                rows = torch.arange(start, min(start + batch_size, len(missing)))
-                hidden, mask = states.hidden[rows], states.mask[rows]
+                rows = order[start : start + batch_size]
+                hidden, mask = states.on(rows, torch.device("cpu"))
                 pooled = mean_pool(run_top(encoder, hidden, mask, self.frozen_layers), mask)
                 pooled = nn.functional.normalize(pooled.float(), dim=-1).numpy()
-                for offset, vector in enumerate(pooled):
-                    self._vectors[(key, missing[start + offset])] = vector
+                for row, vector in zip(rows.tolist(), pooled, strict=True):
+                    self._vectors[(key, missing[row])] = vector
         return np.stack([self._vectors[(key, t)] for t in texts]) if texts else np.zeros((0, 1))
 
     def text_vectors(self, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -92,8 +97,11 @@ class Encoders:
         windows = [self.windows(a) for a in rows["answer"]]
         flat = [w for ws in windows for w in ws]
         owner = np.repeat(np.arange(len(rows)), [len(ws) for ws in windows])
-        texts = list(rows["reference"]) + list(rows["question"]) + flat
-        self.lower(texts)
+        wanted = {
+            "pretrained": [*rows["reference"], *rows["question"], *flat],
+            tuned: [*rows["reference"], *flat],
+        }
+        self.lower([t for name, texts in wanted.items() for t in texts if (name, t) not in self._vectors])
         frozen_ref, frozen_question = (
             self.vectors(list(rows["reference"])),
             self.vectors(list(rows["question"])),
@@ -117,5 +125,11 @@ class Encoders:
         vectors = (frozen_win[first], frozen_question)
         if not self.keep:
             self._lower.clear()
-            self._vectors.clear()
+            self._prompts |= set(rows["reference"]) | set(rows["question"])
+            for text in set(flat) - self._prompts:
+                for name in self.encoders:
+                    self._vectors.pop((name, text), None)
+            if len(self._prompts) > KEPT_PROMPTS:
+                self._prompts.clear()
+                self._vectors.clear()
         return frame, vectors

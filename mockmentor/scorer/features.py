@@ -19,6 +19,8 @@
                        answer is closer to than to its own question: an answer to another
                        question fits that one better
   other_question_gap   cosine to the closest other question less cosine to its own
+  other_reference_gap  cosine to the closest other question's reference answer less
+                       frozen_cosine: an answer to another known question is that one's answer
   non_answer_similarity  the pretrained cosine to the closest of a few ways of saying "I have
                        no answer" (NON_ANSWER_ANCHORS): a hedge is near them in any wording,
                        a short real answer ("Refining and coding") is not
@@ -45,10 +47,12 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 FEATURES = [
     "bi_cosine", "frozen_cosine", "question_cosine", "reference_question", "tfidf_cosine",
     "tfidf_question", "reference_recall", "reference_precision", "new_words", "question_share",
-    "filler_share", "stop_share", "question_rank", "other_question_gap", "non_answer_similarity",
+    "filler_share", "stop_share", "question_rank", "other_question_gap", "other_reference_gap",
+    "non_answer_similarity",
     "answer_words", "reference_words", "knn_score", "knn_top", "knn_full",
 ]  # fmt: skip
 KNN_FEATURES = ["knn_score", "knn_top", "knn_full"]
+FIT_FEATURES = ["question_rank", "other_question_gap", "other_reference_gap", "non_answer_similarity"]
 FULL_MARKS = 4.5
 _WORD = re.compile(r"[a-z0-9]+")
 FILLERS = {
@@ -122,27 +126,37 @@ class RowVectors:
 
 @dataclass
 class QuestionSpace:
-    """Every question the scorer may be asked about, and the ways of not answering any
-    (NON_ANSWER_ANCHORS), as unit vectors: where an answer fits."""
+    """Every question the scorer may be asked about with its reference answer, and the ways of
+    not answering any (NON_ANSWER_ANCHORS), as unit vectors: where an answer fits."""
 
     texts: list[str]
     vectors: np.ndarray
+    references: np.ndarray  # each question's reference answer (its first window)
     non_answers: np.ndarray
 
     def fit(
-        self, questions: Sequence[str], question_vectors: np.ndarray, answer_vectors: np.ndarray
+        self,
+        questions: Sequence[str],
+        question_vectors: np.ndarray,
+        answer_vectors: np.ndarray,
+        reference_similarity: np.ndarray,
     ) -> np.ndarray:
-        """[question_rank, other_question_gap, non_answer_similarity] of each answer against its
-        own question (which need not be one of the known questions)."""
+        """[question_rank, other_question_gap, other_reference_gap, non_answer_similarity] of each
+        answer against its own question (which need not be one of the known questions) and its
+        own reference (`reference_similarity`: the answer's cosine to it)."""
         own = np.sum(answer_vectors * question_vectors, axis=1)
+        position = {text: i for i, text in enumerate(self.texts)}
+        mine = np.array([position.get(q, -1) for q in questions])
         similarity = answer_vectors @ self.vectors.T
-        same = np.array([[text == q for text in self.texts] for q in questions], dtype=bool).reshape(
-            len(questions), len(self.texts)
-        )
-        similarity[same] = -1.0  # the own question is not "another" one
+        other_references = answer_vectors @ self.references.T
+        known = mine >= 0  # the own question and its reference are not "another" one
+        similarity[known, mine[known]] = -1.0
+        other_references[known, mine[known]] = -1.0
         rank = (similarity > own[:, None] + 1e-9).mean(axis=1)
         hedge = (answer_vectors @ self.non_answers.T).max(axis=1)
-        return np.column_stack([rank, similarity.max(axis=1) - own, hedge])
+        return np.column_stack(
+            [rank, similarity.max(axis=1) - own, other_references.max(axis=1) - reference_similarity, hedge]
+        )
 
 
 def fit_tfidf(texts: Sequence[str]) -> TfidfVectorizer:
@@ -220,8 +234,8 @@ def feature_frame(
         index=rows.index,
     )
     frame = frame.join(words)
-    frame[["question_rank", "other_question_gap", "non_answer_similarity"]] = questions.fit(
-        list(rows["question"]), question_vectors, answer_vectors
+    frame[FIT_FEATURES] = questions.fit(
+        list(rows["question"]), question_vectors, answer_vectors, frame["frozen_cosine"].to_numpy()
     )
     knn = [
         graded.features(q, a, v) if graded is not None else (np.nan, np.nan, np.nan)

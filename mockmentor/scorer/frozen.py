@@ -2,10 +2,12 @@
 
 Only the top of the encoder is fine-tuned, so the hidden states after the frozen layers never
 change: they are computed once per distinct input (a text for the bi-encoder, a pair for the
-cross-encoder), padded to the recipe's length, and every epoch, fold and scoring call runs
-only the layers above them. That is what makes fitting one scorer per unseen-question fold
-cheap. Frozen layers stay in eval mode (no dropout), so a cached state equals what a full
-forward pass computes; tests/test_scorer_cache.py compares the two on a real fold.
+cross-encoder) by the cached layers alone, each batch of similar lengths padded to its longest
+input and stored padded to the recipe's length, and every epoch, fold and scoring call runs
+only the layers above them, on a batch trimmed to its longest input. That is what makes
+fitting one scorer per unseen-question fold cheap. Frozen layers stay in eval mode (no
+dropout), so a cached state equals what a full forward pass computes;
+tests/test_scorer_cache.py compares the two on a real fold.
 """
 
 from __future__ import annotations
@@ -43,13 +45,15 @@ def freeze_lower(encoder: nn.Module, layers: int) -> None:
     encoder.train = train  # type: ignore[method-assign]
 
 
-def run_top(encoder: nn.Module, hidden: torch.Tensor, mask: torch.Tensor, from_layer: int) -> torch.Tensor:
-    """The layers from `from_layer` up, on states that the lower layers produced (the attention
-    mask is built exactly as the encoder's own forward pass builds it)."""
+def run_top(
+    encoder: nn.Module, hidden: torch.Tensor, mask: torch.Tensor, from_layer: int, to_layer: int | None = None
+) -> torch.Tensor:
+    """Layers `from_layer` up to `to_layer` (default: the top), on states that the layers below
+    produced (the attention mask is built exactly as the encoder's own forward pass builds it)."""
     from transformers.masking_utils import create_bidirectional_mask
 
     extended = create_bidirectional_mask(config=encoder.config, inputs_embeds=hidden, attention_mask=mask)
-    for layer in encoder.encoder.layer[from_layer:]:
+    for layer in encoder.encoder.layer[from_layer:to_layer]:
         output = layer(hidden, extended)
         hidden = output[0] if isinstance(output, tuple) else output
     return hidden
@@ -67,7 +71,9 @@ class LowerStates:
     def on(self, rows: torch.Tensor, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
         """The states of `rows`, moved to the model's device (the cache stays in main memory)."""
         rows = rows.cpu()
-        return self.hidden[rows].to(device), self.mask[rows].to(device)
+        mask = self.mask[rows]
+        width = max(int(mask.sum(1).max()), 1) if len(rows) else 1  # no layer reads past the longest
+        return self.hidden[rows, :width].to(device), mask[:, :width].to(device)
 
     def rows(self, inputs: Sequence[Input]) -> torch.Tensor:
         return torch.tensor([self.index[item] for item in inputs], dtype=torch.long)
@@ -83,7 +89,7 @@ def lower_states(
     inputs: Sequence[Input],
     layers: int,
     max_length: int,
-    batch_size: int = 64,
+    batch_size: int = 16,
 ) -> LowerStates:
     """Run embeddings + the lowest `layers` layers once for each distinct input."""
     distinct = list(dict.fromkeys(inputs))
@@ -97,16 +103,22 @@ def lower_states(
         batch = [distinct[i] for i in rows]
         if isinstance(batch[0], tuple):
             encoded = tokenizer(
-                [a for a, _ in batch], [b for _, b in batch], padding="max_length",
+                [a for a, _ in batch], [b for _, b in batch], padding="longest",
                 truncation="longest_first", max_length=max_length, return_tensors="pt",
             )  # fmt: skip
         else:
             encoded = tokenizer(
-                list(batch), padding="max_length", truncation=True, max_length=max_length, return_tensors="pt"
+                list(batch), padding="longest", truncation=True, max_length=max_length, return_tensors="pt"
             )
-        states = encoder(**encoded, output_hidden_states=True).hidden_states[layers]
-        hidden[torch.as_tensor(rows)] = states.float()
-        mask[torch.as_tensor(rows)] = encoded["attention_mask"]
+        # Only the layers that are cached, and each batch padded to its longest input (the batches
+        # are sorted by length): a padded position is masked out of every real one.
+        embedded = encoder.embeddings(
+            input_ids=encoded["input_ids"], token_type_ids=encoded.get("token_type_ids")
+        )
+        states = run_top(encoder, embedded, encoded["attention_mask"], 0, layers)
+        width = states.shape[1]
+        hidden[torch.as_tensor(rows), :width] = states.float()
+        mask[torch.as_tensor(rows), :width] = encoded["attention_mask"]
     encoder.train(was_training)
     return LowerStates(hidden, mask, layers, {item: i for i, item in enumerate(distinct)})
 

@@ -190,7 +190,11 @@ def load_rows(
     return rows, rows[(rows["kind"] != "answer") | (rows["split"] == "train")]
 
 
-def all_questions(processed_dir: Path) -> list[str]:
-    """Every question text the service may ask: the course's and the interview banks'."""
+def all_questions(processed_dir: Path) -> pd.DataFrame:
+    """Every question the service may ask, the course's and the interview banks': `question` (its
+    text, each once) and `reference` (its reference answer)."""
     frames = [pd.read_parquet(processed_dir / name) for name in ("questions.parquet", "bank.parquet")]
-    return list(dict.fromkeys(pd.concat(frames)["text"]))
+    known = pd.concat(frames).drop_duplicates("text")
+    return pd.DataFrame({"question": known["text"], "reference": known["reference_answer"]}).reset_index(
+        drop=True
+    )

@@ -11,7 +11,8 @@ scorer folder written by `train_scorer` (or the registry's champion):
   trees_unseen.skops ... and without, for questions without graded answers
   detector.skops     the off-topic detector
   graded.parquet     the human-graded answers the kNN features compare with (+ graded.npy)
-  questions.parquet  every known question, for where an answer fits (+ questions.npy)
+  questions.parquet  every known question, for where an answer fits (+ questions.npy, and
+                     references.npy: their reference answers)
   non_answers.npy    the non-answer anchors' vectors (features.NON_ANSWER_ANCHORS)
 
 An answer to a question with graded answers on file (pass `question_id`) is scored with the kNN
@@ -114,7 +115,10 @@ class AnswerScorer:
         self.graded = GradedAnswers.build(graded, np.load(folder / "graded.npy"))
         questions = pd.read_parquet(folder / "questions.parquet")["question"].tolist()
         self.questions = QuestionSpace(
-            questions, np.load(folder / "questions.npy"), np.load(folder / "non_answers.npy")
+            questions,
+            np.load(folder / "questions.npy"),
+            np.load(folder / "references.npy"),
+            np.load(folder / "non_answers.npy"),
         )
 
     @classmethod

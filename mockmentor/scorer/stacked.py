@@ -65,6 +65,7 @@ class FittedScorer:
         np.save(folder / "graded.npy", self.graded_vectors.astype(np.float32))
         pd.DataFrame({"question": self.questions.texts}).to_parquet(folder / "questions.parquet", index=False)
         np.save(folder / "questions.npy", self.questions.vectors.astype(np.float32))
+        np.save(folder / "references.npy", self.questions.references.astype(np.float32))
         np.save(folder / "non_answers.npy", self.questions.non_answers.astype(np.float32))
         meta = meta | {
             "stacker": {
@@ -99,17 +100,18 @@ def row_vectors(encoders: Encoders, rows: pd.DataFrame) -> RowVectors:
     return RowVectors(pd.DataFrame(answers, index=rows.index), pd.DataFrame(questions, index=rows.index))
 
 
-def question_space(encoders: Encoders, texts: list[str]) -> QuestionSpace:
-    """Every known question (the course's and the banks') and the non-answer anchors, for the
-    question-fit features."""
-    distinct = list(dict.fromkeys(texts))
-    return QuestionSpace(distinct, encoders.vectors(distinct), encoders.vectors(NON_ANSWER_ANCHORS))
+def question_space(encoders: Encoders, known: pd.DataFrame) -> QuestionSpace:
+    """Every known question (the course's and the banks', `pairs.all_questions`) with its
+    reference, and the non-answer anchors, for the question-fit features."""
+    texts = known["question"].tolist()
+    references = encoders.vectors([encoders.windows(r)[0] for r in known["reference"]])
+    return QuestionSpace(texts, encoders.vectors(texts), references, encoders.vectors(NON_ANSWER_ANCHORS))
 
 
 def fit_stacked_scorer(
     rows: pd.DataFrame,
     fitting: pd.DataFrame,
-    all_questions: list[str],
+    all_questions: pd.DataFrame,
     encoder_dir: Path,
     recipe: ScorerRecipe,
     stack: StackRecipe,
@@ -117,7 +119,7 @@ def fit_stacked_scorer(
     level: float,
 ) -> FittedScorer:
     """Fit on `fitting` (a subset of `rows`); `rows` is everything that gets out-of-fold features;
-    `all_questions` every question text the service may ask (for where an answer fits)."""
+    `all_questions` every question the service may ask with its reference (where an answer fits)."""
     pretrained, tokenizer = load_encoder(encoder_dir)
     encoders = Encoders(pretrained, tokenizer, recipe.freeze_layers, recipe.max_length)
     states = encoders.lower(list(rows["reference"]) + list(rows["answer"]) + list(rows["question"]))

@@ -45,6 +45,7 @@ REASONS = {
         f["stop_share"] <= 0.15 and f["reference_recall"] >= 0.3
     ),
     "fits another question better": lambda f: f["other_question_gap"] > 0.05,
+    "answers another question": lambda f: f["other_reference_gap"] > 0.05,
     "is mostly filler words": lambda f: f["filler_share"] >= 0.8,
 }
 
@@ -61,7 +62,7 @@ class StackRecipe:
     )
     folds: int = field(default=5, metadata={"help": "question groups for out-of-fold calibration"})
     false_alarms: float = field(
-        default=0.01,
+        default=0.005,
         metadata={"help": "off-topic flags allowed on real answers graded 2 or more (out of fold)"},
     )
     seed: int = field(default=0, metadata={"help": "seed of the trees"})
