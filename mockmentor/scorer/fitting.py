@@ -102,10 +102,9 @@ def fit_encoder(
         data = Dataset.from_dict(
             {"reference": list(rows["reference"]), "answer": list(rows["answer"]), "label": labels}
         )
-        trained, collator = (
-            model,
-            PairCollator(tokenizer, recipe.architecture, recipe.max_length, pad_to_max=True),
-        )
+        # Each batch padded to its longest input, as the cached path trims its batches: the top
+        # layers' dropout then draws on tensors of the same shape, so both fits are the same fit.
+        trained, collator = model, PairCollator(tokenizer, recipe.architecture, recipe.max_length)
     elif recipe.architecture == "siamese":
         data = Dataset.from_dict(
             {
