@@ -19,6 +19,17 @@ def robustness(robustness_data: Path) -> tuple[pd.DataFrame, dict]:
     return pd.read_parquet(robustness_data / "answers.parquet"), report
 
 
+def stage_config(folder: Path, prepared_data: Path, phrases: Path) -> None:
+    """The stage's own section, reading the prepared data and `phrases`, writing into `folder`
+    (as folder/data.yaml)."""
+    section = yaml.safe_load((REPO / "configs/data.yaml").read_text())["build_robustness"]
+    section |= {
+        "processed_dir": str(prepared_data / "processed"), "splits_dir": str(prepared_data / "splits"),
+        "phrases": str(phrases), "output_dir": str(folder / "out"), "report": str(folder / "report.json"),
+    }  # fmt: skip
+    (folder / "data.yaml").write_text(yaml.safe_dump({"build_robustness": section}))
+
+
 def test_every_kind_for_every_question_with_its_fold(
     robustness: tuple[pd.DataFrame, dict], prepared_data: Path
 ) -> None:
@@ -57,13 +68,7 @@ def test_each_kind_is_what_it_says(robustness: tuple[pd.DataFrame, dict], prepar
 def test_the_same_seed_builds_the_same_set(robustness: tuple[pd.DataFrame, dict], tmp_path: Path,
                                            prepared_data: Path) -> None:  # fmt: skip
     first, _ = robustness
-    section = yaml.safe_load((REPO / "configs/data.yaml").read_text())["build_robustness"]
-    section |= {
-        "processed_dir": str(prepared_data / "processed"), "splits_dir": str(prepared_data / "splits"),
-        "phrases": str(REPO / "data/raw/robustness/phrases.yaml"), "output_dir": str(tmp_path / "out"),
-        "report": str(tmp_path / "report.json"),
-    }  # fmt: skip
-    (tmp_path / "data.yaml").write_text(yaml.safe_dump({"build_robustness": section}))
+    stage_config(tmp_path, prepared_data, REPO / "data/raw/robustness/phrases.yaml")
     main(tmp_path / "data.yaml")
     pd.testing.assert_frame_equal(first, pd.read_parquet(tmp_path / "out/answers.parquet"))
 
@@ -72,13 +77,7 @@ def test_a_judged_question_that_does_not_exist_is_named(tmp_path: Path, prepared
     phrases = yaml.safe_load((REPO / "data/raw/robustness/phrases.yaml").read_text())
     phrases["phrases"]["keyword_list_questions"]["mohler-99.9"] = "no such question"
     (tmp_path / "phrases.yaml").write_text(yaml.safe_dump(phrases))
-    section = yaml.safe_load((REPO / "configs/data.yaml").read_text())["build_robustness"]
-    section |= {
-        "processed_dir": str(prepared_data / "processed"), "splits_dir": str(prepared_data / "splits"),
-        "phrases": str(tmp_path / "phrases.yaml"), "output_dir": str(tmp_path / "out"),
-        "report": str(tmp_path / "report.json"),
-    }  # fmt: skip
-    (tmp_path / "data.yaml").write_text(yaml.safe_dump({"build_robustness": section}))
+    stage_config(tmp_path, prepared_data, tmp_path / "phrases.yaml")
     with pytest.raises(ValueError, match=r"phrases\.yaml.*mohler-99\.9"):
         main(tmp_path / "data.yaml")
     assert not (tmp_path / "out").exists()  # nothing half-written
