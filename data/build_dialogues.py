@@ -1,20 +1,24 @@
-"""DVC stage `build_dialogues`: supervised interviewer turns from the real records.
+"""DVC stage `build_dialogues`: the interviewer's training turns, from the written demonstrations.
 
 Reads only the `build_dialogues` section of configs/interviewer.yaml and writes
   data/dialogues/{train,val,eval}.jsonl   one example per line: kind, messages, target, facts
-  data/dialogues/coverage.json            the coverage rule the targets were built with
-  data/dialogue_report.json               counts per split and kind, coverage statistics
+  data/dialogues/coverage.json            the coverage rule, fitted to the written judgements
+                                          (data/coverage_fit.py): the service decides covered/missed by it
+  data/dialogues/key_points.json          the written key points of bank questions (id -> points)
+  data/dialogue_report.json               counts per split, verdict and topic, the set's
+                                          diversity, and the writers' verdicts against the graders
 
-Openers come from bank questions (bank split) and Mohler questions; feedback turns from
-Mohler's real student answers with their human scores. Whole questions are held out: UQ
-fold `eval_fold` is the evaluation set, fold `val_fold` the validation set, the rest train.
-Which key points an answer covers is decided by `KeyPointCoverage` (mockmentor/interviewer/coverage.py).
-Every target is checked with the turn parser; one that fails is dropped and counted.
+Every feedback target is a turn written by hand for its own answer (data/raw/demonstrations,
+see data/demonstrations.py); no template writes a target. The prompt carries what the plan
+would decide for that answer: the writer's verdict, the points the answer made, the missed
+point the hint leads toward, or the next planned question when the answer is complete.
+Whole questions are held out: Mohler UQ fold `eval_fold` and the bank's test questions are the
+evaluation set, fold `val_fold` and the bank's val questions the validation set.
 
-Turns candidates rated in the service (`collected_turns`, written by `collect_ratings`)
-join the training split when the file is present: a well-formed turn rated at least
-`min_rating` becomes an example with its own reply as the target, tagged source
-"collected"; evaluation stays on the real records.
+Turns candidates rated in the service (`collected_turns`, written by `collect_ratings`) join
+the training split when the file is present: a well-formed turn rated at least `min_rating`
+becomes an example with its own reply as the target, tagged source "collected"; evaluation
+stays on the written turns.
 """
 
 from __future__ import annotations
@@ -22,67 +26,52 @@ from __future__ import annotations
 import json
 import random
 import re
+from collections import Counter
 from dataclasses import asdict, field
 from pathlib import Path
 
 import pandas as pd
 from pydantic.dataclasses import dataclass
-from tqdm import tqdm
+from sklearn.metrics import cohen_kappa_score, confusion_matrix
 
 from mockmentor.config import STRICT, load_section
-from mockmentor.interviewer.coverage import CoverageRule, KeyPointCoverage
-from mockmentor.interviewer.templates import feedback_target, opener_target
-from mockmentor.interviewer.turn import (
-    AnswerFacts,
-    TurnFormatError,
-    feedback_messages,
-    opener_messages,
-    parse_turn,
-)
+from mockmentor.interviewer.coverage import KeyPointCoverage
+from mockmentor.interviewer.templates import conversational
+from mockmentor.interviewer.turn import AnswerFacts, TurnFormatError, feedback_messages, parse_turn
 from mockmentor.model_assets import resolve
 from mockmentor.records import RatedTurn, read_records, text_key
 
+from .coverage_fit import confusion, fit, fitted_rule, hand_set_rule, point_rows
+from .demonstrations import Demonstration, diversity, files, load, records
+
 SPLITS = ("train", "val", "eval")
+BANDS = ("complete", "partial", "off_track")  # the graders' score bands a verdict is compared with
 
 
 @dataclass(config=STRICT)
 class BuildDialoguesConfig:
     processed_dir: Path = field(metadata={"help": "records written by `prepare`"})
     splits_dir: Path = field(metadata={"help": "splits written by `prepare`"})
+    demonstrations_dir: Path = field(metadata={"help": "the written turns (data/raw/demonstrations)"})
     output_dir: Path = field(metadata={"help": "where {train,val,eval}.jsonl are written"})
-    report: Path = field(metadata={"help": "counts and coverage statistics (a DVC metric)"})
+    report: Path = field(metadata={"help": "counts, diversity and verdict agreement (a DVC metric)"})
     encoder: str = field(metadata={"help": "sentence encoder for the coverage rule (configs/models.yaml)"})
-    coverage_threshold: float = field(metadata={"help": "cosine similarity at which a key point is covered"})
-    full_marks: float = field(metadata={"help": "answers scored at least this cover every key point"})
-    wrong: float = field(metadata={"help": "answers scored at most this cover no key point"})
-    close_score: float = field(metadata={"help": "no point covered but at least this score: 'close'"})
+    full_marks: float = field(metadata={"help": "graders' band: an answer scored at least this is complete"})
+    wrong: float = field(metadata={"help": "graders' band: at most this is off track (also the plan's)"})
     eval_fold: int = field(metadata={"help": "UQ fold whose questions are held out for evaluation"})
     val_fold: int = field(metadata={"help": "UQ fold whose questions are held out for validation"})
-    answers_per_question: dict[str, int] = field(
-        metadata={"help": "feedback examples per question, by split"}
-    )
-    bank_openers: dict[str, int] = field(metadata={"help": "bank opener examples, by split"})
     answer_words: int = field(metadata={"help": "answers are cut to this many words in the prompt"})
-    score_rate: float = field(metadata={"help": "share of feedback targets that state the score band"})
-    seed: int = field(metadata={"help": "sampling and phrasing seed"})
+    seed: int = field(metadata={"help": "shuffling seed"})
     collected_turns: Path = field(metadata={"help": "rated turns from the service (used when present)"})
     min_rating: int = field(metadata={"help": "collected turns rated below this are not trained on"})
 
     def __post_init__(self) -> None:
         if self.eval_fold == self.val_fold:
             raise ValueError("eval_fold and val_fold must differ")
-        for name in ("answers_per_question", "bank_openers"):
-            if set(getattr(self, name)) != set(SPLITS):
-                raise ValueError(f"{name} needs exactly the keys {', '.join(SPLITS)}")
-        if not 0 <= self.score_rate <= 1:
-            raise ValueError("score_rate must be within [0, 1]")
-        _ = self.coverage_rule  # validates the rule now, naming this section
+        if not 0 <= self.wrong < self.full_marks <= 5:
+            raise ValueError("the graders' bands need 0 <= wrong < full_marks <= 5")
         if not 1 <= self.min_rating <= 5:
             raise ValueError("min_rating must be within 1-5")
-
-    @property
-    def coverage_rule(self) -> CoverageRule:
-        return CoverageRule(self.encoder, self.coverage_threshold, self.full_marks, self.wrong)
 
 
 def cut_words(text: str, limit: int) -> str:
@@ -90,84 +79,57 @@ def cut_words(text: str, limit: int) -> str:
     return " ".join(words[:limit]) + (" …" if len(words) > limit else "")
 
 
-def case_of(covered: list[bool]) -> str:
-    return "complete" if all(covered) else "partial" if any(covered) else "none"
+def band(score: float, full_marks: float, wrong: float) -> str:
+    return "complete" if score >= full_marks else "off_track" if score <= wrong else "partial"
 
 
-def balanced_sample(answers: pd.DataFrame, per_question: int, seed: int) -> pd.DataFrame:
-    """Up to `per_question` answers of each question, taken round-robin over coverage cases."""
-    picked = []
-    for _, group in answers.groupby("question_id", sort=True):
-        by_case = [g.sample(frac=1, random_state=seed) for _, g in group.groupby("case", sort=True)]
-        order = pd.concat([g.iloc[i : i + 1] for i in range(len(group)) for g in by_case if i < len(g)])
-        picked.append(order.head(per_question))
-    return pd.concat(picked) if picked else answers.head(0)
+def next_questions(questions: pd.DataFrame, bank: pd.DataFrame) -> dict[str, str]:
+    """The question the plan asks after each one: Mohler in the course's own order
+    ("mohler-3.4": assignment 3, question 4), bank questions in their topic's bank order."""
+    order = sorted(questions.index, key=lambda q: tuple(int(n) for n in re.findall(r"\d+", q)))
+    following = {q: questions.loc[order[(i + 1) % len(order)], "text"] for i, q in enumerate(order)}
+    for _, group in bank.groupby("topic", sort=True):
+        spoken = [(row.id, conversational(row.text)) for row in group.itertuples()]
+        askable = [text for _, text in spoken if text]
+        for i, (qid, _) in enumerate(spoken):
+            if askable:
+                following[qid] = askable[(i + 1) % len(askable)]
+    return following
 
 
-def feedback_examples(
-    answers: pd.DataFrame, questions: pd.DataFrame, next_of: dict[str, str], config: BuildDialoguesConfig
-) -> list[dict]:
-    rng = random.Random(config.seed)
-    examples = []
-    for row in answers.itertuples():
-        question = questions.loc[row.question_id]
-        points = list(question.key_points)
-        graders = [g for g in (row.grader1, row.grader2) if pd.notna(g)] or [row.score]
-        facts = AnswerFacts(
-            topic=question.topic,
-            question=question.text,
-            answer=cut_words(row.text, config.answer_words),
-            score=float(row.score),
-            score_low=float(min(graders)),
-            score_high=float(max(graders)),
-            covered=[p for p, c in zip(points, row.covered, strict=True) if c],
-            missed=[p for p, c in zip(points, row.covered, strict=True) if not c],
-            next_question=next_of.get(row.question_id),
-        )
-        target = feedback_target(facts, rng, config.score_rate, config.close_score)
-        examples.append(
-            {
-                "id": f"feedback:{row.id}",
-                "kind": "feedback",
-                "source": row.source,
-                "topic": question.topic,
-                "question_id": row.question_id,
-                "case": row.case,
-                "messages": feedback_messages(facts),
-                "target": target,
-                "facts": asdict(facts),
-            }
-        )
-    return examples
-
-
-def opener_examples(questions: pd.DataFrame, seed: int) -> list[dict]:
-    rng = random.Random(seed)
-    examples = []
-    for row in questions.itertuples():
-        examples.append(
-            {
-                "id": f"opener:{row.id}",
-                "kind": "opener",
-                "source": row.source,
-                "topic": row.topic,
-                "question_id": row.id,
-                "case": "opener",
-                "messages": opener_messages(row.topic, row.text),
-                "target": opener_target(row.topic, row.text, rng),
-                "facts": None,
-            }
-        )
-    return examples
+def example(demo: Demonstration, next_question: str | None, answer_words: int) -> dict:
+    facts = AnswerFacts(
+        topic=demo.topic,
+        question=demo.question,
+        answer=cut_words(demo.answer, answer_words),
+        verdict=demo.turn.verdict,
+        covered=demo.covered,
+        missed=demo.missed,
+        hint=demo.hint_point,
+        next_question=next_question if demo.turn.verdict == "complete" else None,
+    )
+    return {
+        "id": f"feedback:{demo.id}",
+        "kind": "feedback",
+        "source": demo.source,
+        "topic": demo.topic,
+        "question_id": demo.question_id,
+        "case": demo.turn.verdict,
+        "messages": feedback_messages(facts),
+        "target": demo.turn.spoken(facts.next_question),
+        "written": demo.turn.written,
+        "score": demo.score,
+        "facts": asdict(facts),
+    }
 
 
 def collected_examples(path: Path, min_rating: int) -> tuple[list[dict], dict[str, int]]:
     """Rated service turns worth training on, and counts of what was kept and why not.
 
     A turn exported twice (same id) or the same reply to the same prompt again counts once,
-    with its first rating.
+    with its first rating. Only feedback turns are kept: the opener is the plan's own sentence.
     """
-    counts = {"read": 0, "low_rating": 0, "duplicate": 0}
+    counts = {"read": 0, "low_rating": 0, "duplicate": 0, "opener": 0}
     if not path.is_file():
         return [], counts
     examples, seen = [], set()
@@ -178,6 +140,9 @@ def collected_examples(path: Path, min_rating: int) -> tuple[list[dict], dict[st
             counts["duplicate"] += 1
             continue
         seen.update((turn.turn_id, content))
+        if turn.kind != "feedback":  # openers are the plan's words, not the model's: nothing to learn
+            counts["opener"] += 1
+            continue
         if turn.rating < min_rating:
             counts["low_rating"] += 1
             continue
@@ -191,6 +156,8 @@ def collected_examples(path: Path, min_rating: int) -> tuple[list[dict], dict[st
                 "case": "collected",
                 "messages": turn.messages,
                 "target": turn.reply,
+                "written": None,
+                "score": turn.candidate_score,
                 "facts": None,
             }
         )
@@ -199,59 +166,69 @@ def collected_examples(path: Path, min_rating: int) -> tuple[list[dict], dict[st
 
 def well_formed(examples: list[dict]) -> tuple[list[dict], int]:
     kept = []
-    for example in examples:
-        if example["target"] is None:
-            continue
+    for item in examples:
         try:
-            parse_turn(example["target"], example["kind"])
+            parse_turn(item["target"], item["kind"])
         except TurnFormatError:
             continue
-        kept.append(example)
+        kept.append(item)
     return kept, len(examples) - len(kept)
+
+
+def verdict_agreement(demos: list[Demonstration], full_marks: float, wrong: float) -> dict:
+    """The writers' verdicts on real answers against the graders' score band (a check on the set)."""
+    graded = [d for d in demos if d.score is not None]
+    written = ["off_track" if d.turn.verdict == "off_topic" else d.turn.verdict for d in graded]
+    graders = [band(d.score, full_marks, wrong) for d in graded]
+    matrix = confusion_matrix(graders, written, labels=list(BANDS))
+    return {
+        "answers": len(graded),
+        "cohen_kappa": round(float(cohen_kappa_score(graders, written, labels=list(BANDS))), 4),
+        "confusion": {"rows_graders": list(BANDS), "columns_written": list(BANDS), "counts": matrix.tolist()},
+    }
 
 
 def main(config_path: Path = Path("configs/interviewer.yaml")) -> dict:
     config = load_section(config_path, "build_dialogues", BuildDialoguesConfig)
     questions = pd.read_parquet(config.processed_dir / "questions.parquet").set_index("id", drop=False)
-    answers = pd.read_parquet(config.processed_dir / "answers.parquet")
     bank = pd.read_parquet(config.processed_dir / "bank.parquet")
     uq = pd.read_parquet(config.splits_dir / "uq.parquet").set_index("question_id")["fold"]
     bank_split = pd.read_parquet(config.splits_dir / "bank.parquet").set_index("id")["split"]
-
-    rule = config.coverage_rule
-    coverage = KeyPointCoverage(resolve(rule.encoder), rule.threshold)
-    chunks = [answers.iloc[i : i + 256] for i in range(0, len(answers), 256)]
-    similar, covered = [], []  # by similarity alone, then after the score guard
-    for chunk in tqdm(chunks, desc="key-point coverage", unit="batch"):
-        points = [list(questions.loc[q, "key_points"]) for q in chunk["question_id"]]
-        flags = coverage.covered(chunk["text"].tolist(), points)
-        similar += flags
-        covered += [rule.guard(f, s) for f, s in zip(flags, chunk["score"], strict=True)]
-    answers = answers.assign(covered=covered, case=[case_of(c) for c in covered])
-
-    # The next question in the course's own order ("mohler-3.4": assignment 3, question 4).
-    order = sorted(questions.index, key=lambda q: tuple(int(n) for n in re.findall(r"\d+", q)))
-    next_of = {q: questions.loc[order[(i + 1) % len(order)], "text"] for i, q in enumerate(order)}
     split_of_fold = {config.eval_fold: "eval", config.val_fold: "val"}
-    answers["split"] = answers["question_id"].map(uq).map(lambda f: split_of_fold.get(f, "train"))
-    questions["split"] = questions.index.map(uq).map(lambda f: split_of_fold.get(f, "train"))
-    bank["split"] = bank["id"].map(bank_split).map({"train": "train", "val": "val", "test": "eval"})
+    split_of = {q: split_of_fold.get(int(f), "train") for q, f in uq.items()}
+    split_of |= {q: {"test": "eval"}.get(s, s) for q, s in bank_split.items()}
+
+    by_id, answers = records(config.processed_dir)
+    demos = load(files(config.demonstrations_dir), by_id, answers)
+    following = next_questions(questions, bank)
 
     config.output_dir.mkdir(parents=True, exist_ok=True)
-    rule.write(config.output_dir / "coverage.json")  # travels with the model trained on these turns
-    report: dict = {"coverage_threshold": config.coverage_threshold, "splits": {}, "dropped": {}}
+    # The coverage rule, fitted on the training questions' written judgements (travels with the model)
+    rows = point_rows(demos, KeyPointCoverage(resolve(config.encoder)), split_of)
+    rule = fit(rows[rows["split"] == "train"], config.encoder, config.wrong, config.seed)
+    rule.write(config.output_dir / "coverage.json")
+    held_out = rows[rows["split"] != "train"]
+    coverage_report = {
+        "rule": asdict(rule),
+        "held_out": {
+            "fitted": confusion(held_out, fitted_rule(rule), config.full_marks, config.wrong),
+            "hand_set_before": confusion(held_out, hand_set_rule(), config.full_marks, config.wrong),
+            # what similarity alone (the hand-set threshold, no score) would call
+            "similarity_only": confusion(
+                held_out, hand_set_rule(full_marks=6, wrong=-1), config.full_marks, config.wrong
+            ),
+        },
+    }
+    written_points = {d.question_id: d.key_points for d in demos if d.source == "bank"}
+    (config.output_dir / "key_points.json").write_text(
+        json.dumps(written_points, indent=1, sort_keys=True) + "\n"
+    )
+    report: dict = {"demonstrations": len(demos), "splits": {}, "dropped": {}, "coverage": coverage_report}
     for split in SPLITS:
-        sample = balanced_sample(
-            answers[answers["split"] == split], config.answers_per_question[split], config.seed
+        chosen = [d for d in demos if split_of[d.question_id] == split]
+        examples, report["dropped"][split] = well_formed(
+            [example(d, following.get(d.question_id), config.answer_words) for d in chosen]
         )
-        bank_rows = bank[bank["split"] == split]
-        bank_rows = bank_rows.sample(frac=1, random_state=config.seed)
-        bank_openers, dropped_bank = well_formed(opener_examples(bank_rows, config.seed))
-        examples, dropped = well_formed(
-            feedback_examples(sample, questions, next_of, config)
-            + opener_examples(questions[questions["split"] == split], config.seed)
-        )
-        examples += bank_openers[: config.bank_openers[split]]
         if split == "train":
             collected, report["collected"] = collected_examples(config.collected_turns, config.min_rating)
             collected, malformed = well_formed(collected)
@@ -259,17 +236,16 @@ def main(config_path: Path = Path("configs/interviewer.yaml")) -> dict:
             examples += collected
         random.Random(config.seed).shuffle(examples)
         with (config.output_dir / f"{split}.jsonl").open("w", encoding="utf-8") as out:
-            for example in examples:
-                out.write(json.dumps(example, ensure_ascii=False) + "\n")
-        counts = pd.Series([e["case"] for e in examples]).value_counts().sort_index()
-        report["splits"][split] = {"examples": len(examples), **{k: int(v) for k, v in counts.items()}}
-        report["dropped"][split] = dropped + dropped_bank
-    # How the similarity rule alone tracks the human score (the README's threshold check).
-    by_score = answers.assign(share=[sum(c) / len(c) for c in similar]).groupby(answers["score"].round())
-    report["covered_share_by_score"] = {
-        f"{k:g}": round(float(v), 3) for k, v in by_score["share"].mean().items()
-    }
-    report["answer_cases"] = {k: int(v) for k, v in answers["case"].value_counts().sort_index().items()}
+            for item in examples:
+                out.write(json.dumps(item, ensure_ascii=False) + "\n")
+        report["splits"][split] = {
+            "examples": len(examples),
+            "questions": len({d.question_id for d in chosen}),
+            "verdicts": dict(sorted(Counter(e["case"] for e in examples).items())),
+            "topics": dict(sorted(Counter(e["topic"] for e in examples).items())),
+        }
+    report["diversity"] = diversity([d.turn.written for d in demos])
+    report["verdict_vs_graders"] = verdict_agreement(demos, config.full_marks, config.wrong)
     config.report.parent.mkdir(parents=True, exist_ok=True)
     config.report.write_text(json.dumps(report, indent=2) + "\n")
 
@@ -278,6 +254,15 @@ def main(config_path: Path = Path("configs/interviewer.yaml")) -> dict:
     with stage_run("build_dialogues", asdict(config)):
         import mlflow
 
-        mlflow.log_metrics(flatten({k: report[k] for k in ("splits", "dropped", "answer_cases")}))
+        mlflow.log_metrics(flatten({k: report[k] for k in ("splits", "dropped")}))
+        mlflow.log_metrics(
+            {
+                "distinct_trigrams_per_token": report["diversity"]["distinct_trigrams_per_token"],
+                "verdict_kappa": report["verdict_vs_graders"]["cohen_kappa"],
+                "coverage_balanced_accuracy": coverage_report["held_out"]["fitted"]["vs_writers"][
+                    "balanced_accuracy"
+                ],
+            }
+        )
         mlflow.log_artifact(str(config.report))
     return report

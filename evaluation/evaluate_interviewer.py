@@ -1,11 +1,16 @@
-"""DVC stage `evaluate_interviewer`: base vs LoRA interviewer on held-out questions.
+"""DVC stage `evaluate_interviewer`: base vs LoRA interviewer on held-out written turns.
 
 Reads only the `evaluate_interviewer` section of configs/interviewer.yaml. Both models get
-the same prompts (data/dialogues/eval.jsonl: whole questions never trained on) and decode
-greedily. Writes
-  evaluation/metrics/interviewer.json      perplexity and turn measures per model, goals,
-                                           and the llama.cpp fast path's agreement with transformers
-  evaluation/interviewer_samples.md        side-by-side sample turns, base vs tuned
+the same prompts (data/dialogues/eval.jsonl: the written turns on whole questions never trained
+on, Mohler and bank) and decode greedily on llama.cpp, the path the service speaks with (the
+packaged Q4_1 base, the shipped tuned GGUF); the written turns themselves are scored by the same
+measures as a reference. Perplexity of the written turns comes from the transformers path, and
+the tuned model's transformers replies to the first `agreement_prompts` prompts check the fast
+path against it. Writes
+  evaluation/metrics/interviewer.json      turn measures per model and per topic, goals, the
+                                           hint threshold, and the llama.cpp fast path's agreement
+  evaluation/interviewer_samples.md        side-by-side sample turns (seeded draw): base, tuned,
+                                           written
   evaluation/plots/interviewer_rates.png   the turn measures as bars
 and logs them to one MLflow run.
 """
@@ -27,11 +32,28 @@ from mockmentor.config import STRICT, load_section
 from mockmentor.interviewer.coverage import KeyPointCoverage
 from mockmentor.interviewer.decoding import Interviewer, InterviewerFiles
 from mockmentor.interviewer.lora import encode_examples, read_examples, target_loss
+from mockmentor.interviewer.turn_diversity import diversity
 from mockmentor.model_assets import resolve
 
-from .interviewer_metrics import reply_agreement, turn_metrics
+from .interviewer_metrics import fit_hint_threshold, reply_agreement, turn_metrics
 
-GOALS = {"well_formed": 0.95, "gap_targeting": 0.80}
+# (goal, higher is better)
+GOALS = {
+    "leak": (0.05, False),
+    "hint_targeting": (0.80, True),
+    "well_formed": (0.95, True),
+    "on_topic": (0.95, True),
+    "no_invented_score": (0.95, True),
+}
+RATES = [
+    "leak",
+    "hint_targeting",
+    "specificity",
+    "similarity",
+    "well_formed",
+    "on_topic",
+    "no_invented_score",
+]
 
 
 @dataclass(config=STRICT)
@@ -47,7 +69,9 @@ class EvaluateInterviewerConfig:
     )
     max_new_tokens: int = field(metadata={"help": "reply length cap"})
     max_examples: int = field(metadata={"help": "evaluate the first N prompts (0: all)"})
+    agreement_prompts: int = field(metadata={"help": "prompts the transformers path also decodes"})
     sample_turns: int = field(metadata={"help": "side-by-side samples to save"})
+    seed: int = field(metadata={"help": "the draw of samples and of the hint threshold's contrasts"})
 
     def __post_init__(self) -> None:
         if not 0 < self.on_topic_threshold < 1:
@@ -70,6 +94,7 @@ def topic_material(processed_dir: Path, coverage: KeyPointCoverage) -> dict[str,
 
 
 def decode(interviewer: Interviewer, examples: list[dict], label: str) -> tuple[list[str], float]:
+    """Greedy replies and the seconds they took."""
     started = time.perf_counter()
     if interviewer.backend == "transformers":
         replies = []
@@ -77,27 +102,27 @@ def decode(interviewer: Interviewer, examples: list[dict], label: str) -> tuple[
             replies += interviewer.replies([e["messages"] for e in examples[start : start + 8]])
     else:
         replies = [interviewer.reply(e["messages"]) for e in tqdm(examples, desc=f"{label} replies")]
-    return replies, time.perf_counter() - started
+    return replies, round(time.perf_counter() - started, 1)
 
 
-def write_samples(path: Path, examples: list[dict], base: list[str], tuned: list[str], count: int) -> None:
-    # Three feedback turns to each opener, in file order: a fixed choice, no cherry-picking.
-    feedback = [i for i, e in enumerate(examples) if e["kind"] == "feedback"]
-    openers = [i for i, e in enumerate(examples) if e["kind"] == "opener"]
-    order = (feedback[: count - count // 4] + openers[: count // 4])[:count]
-    lines = ["# Interviewer sample turns: base vs LoRA (held-out questions, greedy)", ""]
+def write_samples(
+    path: Path, examples: list[dict], replies: dict[str, list[str]], count: int, seed: int
+) -> None:
+    """`count` turns drawn by a seeded shuffle (no cherry-picking): every model's reply side by side."""
+    import random
+
+    order = sorted(random.Random(seed).sample(range(len(examples)), min(count, len(examples))))
+    lines = ["# Interviewer sample turns on held-out questions (greedy, seeded draw)", ""]
     for n, i in enumerate(order, 1):
         example = examples[i]
-        prompt = example["messages"][-1]["content"]
         lines += [
-            f"## {n}. {example['kind']} ({example['topic']}, {example['case']})",
+            f"## {n}. {example['topic']}, {example['case']} ({example['id']})",
             "",
             "```text",
-            prompt,
+            example["messages"][-1]["content"],
             "```",
             "",
-            f"- **base:** {base[i]}",
-            f"- **tuned:** {tuned[i]}",
+            *[f"- **{name}:** {texts[i]}" for name, texts in replies.items()],
             "",
         ]
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -110,17 +135,17 @@ def plot_rates(path: Path, models: dict[str, dict]) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    keys = ["well_formed", "gap_targeting", "on_topic", "no_invented_score"]
-    fig, ax = plt.subplots(figsize=(7, 3.5))
+    fig, ax = plt.subplots(figsize=(9, 3.5))
     width = 0.8 / len(models)
     for n, (name, metrics) in enumerate(models.items()):
-        ax.bar(np.arange(len(keys)) + n * width, [metrics[k] for k in keys], width, label=name)
-    for key, goal in GOALS.items():
-        ax.hlines(goal, keys.index(key) - 0.1, keys.index(key) + 0.8, colors="k", linestyles="dotted")
-    ax.set_xticks(np.arange(len(keys)) + 0.4 - width / 2, keys)
+        values = [metrics[k] or 0.0 for k in RATES]
+        ax.bar(np.arange(len(RATES)) + n * width, values, width, label=name)
+    for key, (goal, _) in GOALS.items():
+        ax.hlines(goal, RATES.index(key) - 0.1, RATES.index(key) + 0.8, colors="k", linestyles="dotted")
+    ax.set_xticks(np.arange(len(RATES)) + 0.4 - width / 2, RATES, fontsize=8)
     ax.set_ylim(0, 1.05)
-    ax.set_ylabel("rate on held-out prompts")
-    ax.legend(loc="lower right", fontsize=8)
+    ax.set_ylabel("rate on held-out turns (leak: lower is better)")
+    ax.legend(loc="upper right", fontsize=7)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
@@ -134,45 +159,56 @@ def main(config_path: Path = Path("configs/interviewer.yaml")) -> dict:
         examples = examples[: config.max_examples]
     tuned_files = InterviewerFiles.tuned(config.model_dir)
     rule = tuned_files.coverage  # the rule the model's training turns were built with
-    coverage = KeyPointCoverage(resolve(rule.encoder), rule.threshold)
+    coverage = KeyPointCoverage(resolve(rule.encoder))
     material = topic_material(config.processed_dir, coverage)
     base_files = InterviewerFiles.base(
         json.loads((config.model_dir / "interviewer.json").read_text())["base"]
     )
 
-    report: dict = {"examples": len(examples), "models": {}, "seconds": {}}
-    replies = {}
-    for name, files, backend in [
-        ("base", base_files, "transformers"),
-        ("tuned", tuned_files, "transformers"),
-        ("tuned_llama_cpp", tuned_files, "llama.cpp"),
-    ]:
-        interviewer = Interviewer(files, backend, config.max_new_tokens)
-        replies[name], seconds = decode(interviewer, examples, name)
-        metrics, _ = turn_metrics(examples, replies[name], coverage, material, config.on_topic_threshold)
-        if backend == "transformers":
-            dataset, _ = encode_examples(interviewer.tokenizer, examples, max_length=4096)
-            metrics["perplexity"] = round(
-                math.exp(target_loss(interviewer.model, interviewer.tokenizer, dataset)), 3
-            )
-        report["models"][name] = metrics
-        report["seconds"][name] = round(seconds, 1)
-        del interviewer
+    hint = fit_hint_threshold(read_examples(config.dialogues_dir / "train.jsonl"), coverage, config.seed)
+    report: dict = {"examples": len(examples), "hint_threshold": hint, "models": {}, "seconds": {}}
+    replies = {"written": [e["target"] for e in examples]}
+    for name, files in [("base", base_files), ("tuned", tuned_files)]:
+        reference = Interviewer(files, "transformers", config.max_new_tokens)
+        dataset, _ = encode_examples(reference.tokenizer, examples, max_length=4096)
+        perplexity = round(math.exp(target_loss(reference.model, reference.tokenizer, dataset)), 3)
+        report["models"][name] = {"perplexity": perplexity}
+        if name == "tuned":
+            agreeing = examples[: config.agreement_prompts]
+            replies["tuned_transformers"], _ = decode(reference, agreeing, "tuned (transformers)")
+        del reference
+        replies[name], report["seconds"][name] = decode(
+            Interviewer(files, "llama.cpp", config.max_new_tokens), examples, name
+        )
+    agreement = replies.pop("tuned_transformers")
+    for name, texts in replies.items():
+        metrics, _ = turn_metrics(
+            examples, texts, coverage, material, config.on_topic_threshold, hint["threshold"]
+        )
+        trigrams = diversity(texts)["distinct_trigrams_per_token"]
+        report["models"][name] = (
+            metrics | {"distinct_trigrams_per_token": trigrams} | report["models"].get(name, {})
+        )
 
-    report["fast_path_agreement"] = reply_agreement(replies["tuned"], replies["tuned_llama_cpp"])
+    report["fast_path_agreement"] = reply_agreement(agreement, replies["tuned"][: len(agreement)]) | {
+        "prompts": len(agreement)
+    }
     base, tuned = report["models"]["base"], report["models"]["tuned"]
     report["goals"] = {
-        key: {"goal": goal, "met": tuned[key] is not None and tuned[key] >= goal}
-        for key, goal in GOALS.items()
+        key: {
+            "goal": goal,
+            "met": tuned[key] is not None and (tuned[key] >= goal if higher else tuned[key] <= goal),
+        }
+        for key, (goal, higher) in GOALS.items()
     }
     report["margin_over_base"] = {
-        key: None if tuned[key] is None else round(tuned[key] - base[key], 4)
-        for key in ("well_formed", "gap_targeting", "on_topic", "no_invented_score")
+        key: None if tuned[key] is None or base[key] is None else round(tuned[key] - base[key], 4)
+        for key in RATES
     } | {"perplexity_ratio": round(tuned["perplexity"] / base["perplexity"], 4)}
 
     config.metrics.parent.mkdir(parents=True, exist_ok=True)
     config.metrics.write_text(json.dumps(report, indent=2) + "\n")
-    write_samples(config.samples, examples, replies["base"], replies["tuned"], config.sample_turns)
+    write_samples(config.samples, examples, replies, config.sample_turns, config.seed)
     plot_rates(config.plot, report["models"])
 
     import mlflow

@@ -1,35 +1,84 @@
-"""Turn-level measures of an interviewer's replies on held-out prompts.
+"""Turn-level measures of an interviewer's feedback on held-out written turns.
 
-well_formed        the reply parses as a turn of its kind (mockmentor.interviewer.turn.parse_turn)
-gap_targeting      feedback turns on answers that missed a point: the question covers one
-                   of the missed points, by the same coverage rule the dialogue data uses
-on_topic           the question's best cosine similarity to its topic's bank material
-                   (questions and reference answers) reaches a threshold
-no_invented_score  the reply states no number the prompt did not give
-point_verbatim     of the turns that should probe a missed point, the share quoting one word for
-                   word: similarity cannot tell "done at the end of the list" from "done at
-                   the beginning", so this counts faithful quotes
+What a candidate experiences, not compliance with a format:
+  leak               of the turns on answers that missed a point, the share that gives one away
+                     (mockmentor/interviewer/leak.py: verbatim, or >= 60 % of its own words in order)
+  hint_targeting     of the turns the plan wants to lead toward a missed point, the share whose
+                     question is close to that point (encoder cosine >= a threshold fitted on the
+                     written training turns: `fit_hint_threshold`)
+  specificity        of the turns on answers with something right, the share whose first
+                     sentence refers to the candidate's own answer: it repeats a word of the
+                     answer that is neither the question's nor a word of the key points
+  similarity         encoder cosine between the reply and the held-out written turn
+  well_formed        the reply parses as a feedback turn (one or two sentences, one question)
+  on_topic           the question's best cosine to its topic's bank material reaches a threshold
+  no_invented_score  the reply states no number the prompt did not give
 """
 
 from __future__ import annotations
 
+import random
 import re
+from collections import defaultdict
 
 import numpy as np
+from sklearn.metrics import roc_auc_score, roc_curve
 
 from mockmentor.interviewer.coverage import KeyPointCoverage
+from mockmentor.interviewer.leak import content_words, leaked_points
 from mockmentor.interviewer.turn import TurnFormatError, invented_numbers, parse_turn
 
 _QUESTION = re.compile(r"[^.!?]*\?")
+PER_TOPIC = ("leak", "hint_targeting", "specificity", "similarity", "well_formed")
 
 
-def closing_question(reply: str, kind: str) -> tuple[str, bool]:
+def closing_question(reply: str) -> tuple[str, bool]:
     """The reply's question (parsed, or else its last '?' sentence) and whether it is well-formed."""
     try:
-        return parse_turn(reply, kind).question, True
+        return parse_turn(reply, "feedback").question, True
     except TurnFormatError:
         found = _QUESTION.findall(" ".join(reply.split()))
         return (found[-1].strip() if found else ""), False
+
+
+def first_sentence(reply: str) -> str:
+    return re.split(r"(?<=[.!?])\s+", " ".join(reply.split()), maxsplit=1)[0]
+
+
+def refers_to_answer(lead: str, facts: dict) -> bool:
+    """Whether the lead repeats a word only the candidate's answer brought (not the question's,
+    not the key points')."""
+    given = set(content_words(facts["question"])) | {
+        w for p in facts["covered"] + facts["missed"] for w in content_words(p)
+    }
+    own = set(content_words(facts["answer"])) - given
+    return bool(own & set(content_words(lead)))
+
+
+def fit_hint_threshold(examples: list[dict], coverage: KeyPointCoverage, seed: int = 0) -> dict:
+    """The cosine above which a question targets a point, fitted on written training turns:
+    each written hint question against its own point (targets) and against the hint point of a
+    turn on another question (not targets); the threshold maximises Youden's J."""
+    rows = [e for e in examples if e.get("facts") and e["facts"]["hint"] and e.get("written")]
+    asks = [closing_question(e["target"])[0] for e in rows]
+    own = [e["facts"]["hint"] for e in rows]
+    rng = random.Random(seed)
+    other = []
+    for e in rows:
+        candidates = [x["facts"]["hint"] for x in rows if x["question_id"] != e["question_id"]]
+        other.append(rng.choice(candidates))
+    a, p, o = coverage.embed(asks), coverage.embed(own), coverage.embed(other)
+    scores = np.concatenate([(a * p).sum(1), (a * o).sum(1)])
+    labels = np.concatenate([np.ones(len(rows)), np.zeros(len(rows))])
+    fpr, tpr, thresholds = roc_curve(labels, scores)
+    best = int(np.argmax(tpr - fpr))
+    return {
+        "threshold": round(float(thresholds[best]), 4),
+        "auc": round(float(roc_auc_score(labels, scores)), 4),
+        "written_turns": len(rows),
+        "true_positive_rate": round(float(tpr[best]), 4),
+        "false_positive_rate": round(float(fpr[best]), 4),
+    }
 
 
 def turn_metrics(
@@ -38,51 +87,70 @@ def turn_metrics(
     coverage: KeyPointCoverage,
     topic_material: dict[str, np.ndarray],
     on_topic_threshold: float,
-) -> tuple[dict[str, float | None], list[dict]]:
-    """Rates over all examples, and the per-example judgements behind them."""
-    parsed = [closing_question(r, e["kind"]) for e, r in zip(examples, replies, strict=True)]
+    hint_threshold: float,
+) -> tuple[dict, list[dict]]:
+    """Rates over all examples (and per topic), and the per-example judgements behind them."""
+    parsed = [closing_question(r) for r in replies]
     questions, formed = [q for q, _ in parsed], [f for _, f in parsed]
-    gap_rows = [i for i, e in enumerate(examples) if e["kind"] == "feedback" and e["facts"]["missed"]]
-    targeted = coverage.covered(
-        [questions[i] for i in gap_rows], [examples[i]["facts"]["missed"] for i in gap_rows]
-    )
-    hit = {i: any(t) and bool(questions[i]) for i, t in zip(gap_rows, targeted, strict=True)}
-
-    verbatim = [
-        any(_plain(p) in _plain(replies[i]) for p in examples[i]["facts"]["missed"]) for i in gap_rows
-    ]
-
-    vectors = coverage.embed([q or "-" for q in questions])
-    on_topic = [
-        bool(q) and float((topic_material[e["topic"]] @ v).max()) >= on_topic_threshold
-        for e, q, v in zip(examples, questions, vectors, strict=True)
-    ]
+    facts = [e["facts"] for e in examples]
+    q_vectors = coverage.embed([q or "-" for q in questions])
+    hint_vectors = coverage.embed([f["hint"] or "-" for f in facts])
+    reply_vectors = coverage.embed([r or "-" for r in replies])
+    target_vectors = coverage.embed([e["target"] for e in examples])
     prompts = [" ".join(m["content"] for m in e["messages"]) for e in examples]
-    clean = [not invented_numbers(r, p) for r, p in zip(replies, prompts, strict=True)]
 
-    judgements = [
-        {
-            "well_formed": formed[i],
-            "gap_targeting": hit.get(i),
-            "on_topic": on_topic[i],
-            "no_invented_score": clean[i],
-        }
-        for i in range(len(examples))
-    ]
-    rates = {
-        "well_formed": float(np.mean(formed)),
-        # None, not NaN, when no prompt had a missed point: JSON has no NaN
-        "gap_targeting": round(float(np.mean(list(hit.values()))), 4) if hit else None,
-        "on_topic": float(np.mean(on_topic)),
-        "no_invented_score": float(np.mean(clean)),
-        "point_verbatim": round(float(np.mean(verbatim)), 4) if verbatim else None,
-        "mean_words": float(np.mean([len(r.split()) for r in replies])),
+    judgements = []
+    for i, (e, f, reply) in enumerate(zip(examples, facts, replies, strict=True)):
+        judgements.append(
+            {
+                "topic": e["topic"],
+                "well_formed": formed[i],
+                "leak": bool(leaked_points(reply, f["missed"], f["question"])) if f["missed"] else None,
+                "hint_targeting": (
+                    bool(questions[i]) and float(q_vectors[i] @ hint_vectors[i]) >= hint_threshold
+                    if f["hint"]
+                    else None
+                ),
+                "specificity": (
+                    refers_to_answer(first_sentence(reply), f)
+                    if f["verdict"] in ("complete", "partial")
+                    else None
+                ),
+                "similarity": float(reply_vectors[i] @ target_vectors[i]),
+                "on_topic": bool(questions[i])
+                and float((topic_material[e["topic"]] @ q_vectors[i]).max()) >= on_topic_threshold,
+                "no_invented_score": not invented_numbers(reply, prompts[i]),
+                "words": len(reply.split()),
+            }
+        )
+    rates = _rates(judgements)
+    rates["mean_words"] = round(float(np.mean([j["words"] for j in judgements])), 2)
+    by_topic = defaultdict(list)
+    for j in judgements:
+        by_topic[j["topic"]].append(j)
+    rates["per_topic"] = {
+        topic: {"turns": len(rows), **{k: v for k, v in _rates(rows).items() if k in PER_TOPIC}}
+        for topic, rows in sorted(by_topic.items())
     }
-    return {k: round(v, 4) if isinstance(v, float) else v for k, v in rates.items()}, judgements
+    return rates, judgements
 
 
-def _plain(text: str) -> str:
-    return " ".join(text.lower().rstrip(" .?").split())
+def _rates(judgements: list[dict]) -> dict[str, float | None]:
+    keys = (
+        "leak",
+        "hint_targeting",
+        "specificity",
+        "similarity",
+        "well_formed",
+        "on_topic",
+        "no_invented_score",
+    )
+    rates: dict[str, float | None] = {}
+    for key in keys:
+        values = [j[key] for j in judgements if j[key] is not None]
+        # None, not NaN, when no turn applies: JSON has no NaN
+        rates[key] = round(float(np.mean(values)), 4) if values else None
+    return rates
 
 
 def reply_agreement(reference: list[str], fast: list[str]) -> dict[str, float]:

@@ -124,6 +124,30 @@ def build_dialogues(config: ConfigOption = Path("configs/interviewer.yaml")) -> 
     typer.echo(json.dumps(main(config), indent=2))
 
 
+@app.command("check-demonstrations")
+@user_errors
+def check_demonstrations(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="files to check (default: all of data/raw/demonstrations)")
+    ] = None,
+    processed: Annotated[Path, typer.Option(help="records written by `prepare`")] = Path("data/processed"),
+) -> None:
+    """Hold written demonstration turns to the turn contract and the leak rule; print their diversity."""
+    from mockmentor.data.demonstrations import VERDICTS, files, load
+    from mockmentor.data.demonstrations import records as processed_records
+    from mockmentor.interviewer.turn_diversity import diversity
+
+    questions, answers = processed_records(processed)
+    demos = load(paths or files(Path("data/raw/demonstrations")), questions, answers)
+    counts = {v: sum(d.turn.verdict == v for d in demos) for v in VERDICTS}
+    typer.echo(
+        json.dumps(
+            {"checked": len(demos), "verdicts": counts, **diversity([d.turn.written for d in demos])},
+            indent=2,
+        )
+    )
+
+
 @app.command("train-interviewer")
 @user_errors
 def train_interviewer(config: ConfigOption = Path("configs/interviewer.yaml")) -> None:

@@ -34,10 +34,9 @@ from mockmentor.interviewer.guard import CLOSING, guarded_feedback, sentence_str
 from mockmentor.interviewer.templates import OPENER_LEADS
 from mockmentor.interviewer.turn import (
     AnswerFacts,
-    TurnFormatError,
     feedback_messages,
     opener_messages,
-    parse_turn,
+    plan_verdict,
     topic_label,
 )
 from mockmentor.speech.delivery import delivery
@@ -114,25 +113,19 @@ class InterviewEngine:
 
     # ---- the interviewer's words ----------------------------------------------------------
     def _opener(self, question: BankQuestion) -> tuple[list[str], str]:
-        """Lead sentences and the question of the opening turn, and where they came from."""
-        lead: list[str] = []
-        source = "model"
-        try:
-            reply = self.models.interviewer.reply(opener_messages(question.topic, question.text))
-            parsed = parse_turn(reply, "opener")
-            lead = parsed.lead
-            if parsed.question.rstrip("?").strip() != question.spoken.rstrip("?").strip():
-                source = "model+plan"  # keep the model's welcome, ask exactly the planned question
-        except TurnFormatError:
-            lead, source = [OPENER_LEADS[0].format(topic=topic_label(question.topic))], "template"
-        return [*lead, question.spoken], source
+        """Lead sentence and question of the opening turn, and where they came from.
+
+        The plan's own words: a welcome naming the topic, then exactly the planned question. The
+        interviewer is trained on feedback turns only (written demonstrations), not on greetings.
+        """
+        lead = OPENER_LEADS[0].format(topic=topic_label(question.topic))
+        return [lead, question.spoken], "template"
 
     def _prefill(self, topic: str, asked: str | None) -> None:
         """Prefill the next feedback prompt up to the answer while the candidate thinks and speaks."""
         if asked is None or not self.config.prefill_next_prompt:
             return
-        facts = AnswerFacts(topic=topic, question=asked, answer="", score=0, score_low=0, score_high=0)
-        messages = feedback_messages(facts)
+        messages = feedback_messages(AnswerFacts(topic=topic, question=asked, answer=""))
         threading.Thread(target=self.models.interviewer.warm, args=(messages,), daemon=True).start()
 
     # ---- sessions -----------------------------------------------------------------------
@@ -308,7 +301,7 @@ class InterviewEngine:
         score = self._score(p)
         yield "score", score
         decision = self._decide(p, score)
-        facts = self._facts(p, score)
+        facts = self._facts(p, score, decision)
         prompt = feedback_messages(facts)
         reply, sources, speech = [], set(), []
         step = time.perf_counter()
@@ -350,8 +343,8 @@ class InterviewEngine:
         if scored.off_topic:  # an answer that does not address the question covers and misses nothing
             points = []
         else:
-            [flags] = self.models.coverage.covered([p.transcript], [points])
-            flags = self.models.coverage_rule.guard(flags, scored.score)
+            [similarity] = self.models.coverage.similarities([p.transcript], [points])
+            flags = self.models.coverage_rule.covered(similarity, scored.score)
         p.timings["score"] = _ms(step)
         return schemas.Score(
             score=scored.score,
@@ -375,17 +368,16 @@ class InterviewEngine:
             return Decision(False, None, None, None, off_topic=score.off_topic)
         return Decision(False, following, following.spoken, following.id, off_topic=score.off_topic)
 
-    def _facts(self, p: Pending, score: schemas.Score) -> AnswerFacts:
+    def _facts(self, p: Pending, score: schemas.Score, decision: Decision) -> AnswerFacts:
         return AnswerFacts(
             topic=p.question.topic,
             question=p.asked,
             answer=p.transcript,
-            score=score.score,
-            score_low=score.low,
-            score_high=score.high,
+            verdict=plan_verdict(score.off_topic, score.missed, score.score, self.models.coverage_rule.wrong),
             covered=score.covered,
             missed=score.missed,
-            next_question=p.next_planned.text if p.next_planned else None,
+            hint=score.missed[0] if decision.probe else None,
+            next_question=decision.next_question.spoken if decision.next_question else None,
         )
 
     def _reply(

@@ -92,7 +92,8 @@ def load_models(config: ServeConfig) -> LoadedModels:
     scorer_dir, scorer_version = _folder(config.scorer)
     files, interviewer_version = interviewer_files(config)
     rule = files.coverage  # the rule the interviewer's training turns were built with
-    coverage = KeyPointCoverage(resolve(rule.encoder), rule.threshold)
+    coverage = KeyPointCoverage(resolve(rule.encoder))
+    bank.use_key_points(files.key_points)
     bank.embed_all(lambda texts: coverage.embed(texts))
     # A native backend that fails its preflight falls back to transformers here (logged once).
     interviewer = Interviewer(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -65,6 +65,21 @@ class QuestionBank:
         self.roles = roles
         self._vectors: np.ndarray | None = None
         self._order = list(self.questions)
+
+    def use_key_points(self, written: dict[str, list[str]]) -> None:
+        """Judge and report these questions by key points people wrote (the bank's references are
+        often word lists or whole design documents); they are also the report's strong answer."""
+        for qid, points in written.items():
+            if qid in self.questions and points:
+                self.questions[qid] = replace(self.questions[qid], key_points=list(points))
+
+    @property
+    def references(self) -> dict[str, str]:
+        """Question id -> what a strong answer would say, for the session report."""
+        return {
+            q.id: " ".join(q.key_points) if q.id in self._written else q.reference
+            for q in self.questions.values()
+        }
 
     def embed_all(self, embed: Callable[[list[str]], np.ndarray]) -> None:
         """Precompute question vectors once, for job-description ranking."""

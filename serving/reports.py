@@ -5,14 +5,72 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 
+from mockmentor.interviewer.templates import lower_first
 from mockmentor.interviewer.turn import topic_label
 from mockmentor.speech.delivery import Delivery
-from mockmentor.store.interviews import InterviewSession
+from mockmentor.store.interviews import InterviewSession, Turn
 
 from . import schemas
 
+# Conversational English runs at about 120-160 words a minute; interview answers read well
+# inside it. Above or below by this much, the report says so.
+PACE = (110, 170)
+FILLERS_PER_100_WORDS = 4.0
+STRONG_ANSWER_WORDS = 80
 
-def session_report(session: InterviewSession) -> schemas.SessionReport:
+
+def strong_answer(reference: str | None) -> str:
+    """The reference as the report shows it (its key points, plain text), cut to a readable length."""
+    words = (reference or "").split()
+    return " ".join(words[:STRONG_ANSWER_WORDS]) + (" …" if len(words) > STRONG_ANSWER_WORDS else "")
+
+
+def tip(turn: Turn) -> str:
+    """One concrete thing to do next time; the missed point may be named now the interview is over."""
+    if turn.off_topic:
+        return "Answer the question that was asked: name its subject in your first sentence, then explain it."
+    if turn.missed:
+        return f"Say this explicitly next time: {lower_first(turn.missed[0])}."
+    return "Nothing was missing: keep answers this direct, and add an example when you have one."
+
+
+def delivery_advice(answers: list[schemas.QuestionReport], pause_seconds: float = 2.0) -> list[str]:
+    """Advice only where the figures call for it, each naming the figure behind it."""
+    spoken = [a.delivery for a in answers if a.delivery.words_per_minute is not None]
+    advice = []
+    if spoken:
+        pace = statistics.median(d.words_per_minute for d in spoken)
+        if pace > PACE[1]:
+            advice.append(
+                f"You spoke at {pace:.0f} words a minute, faster than conversational speech "
+                f"({PACE[0]}-{PACE[1]}): slow down so each point lands."
+            )
+        elif pace < PACE[0]:
+            advice.append(
+                f"You spoke at {pace:.0f} words a minute, slower than conversational speech "
+                f"({PACE[0]}-{PACE[1]}): lead with your main point, then add detail."
+            )
+    words = sum(a.delivery.words for a in answers)
+    fillers = sum(a.delivery.filler_count for a in answers)
+    if words and fillers / words * 100 > FILLERS_PER_100_WORDS:
+        advice.append(
+            f"{fillers} filler words in {words} ({fillers / words * 100:.0f} per 100): "
+            "a short silent pause sounds more confident than 'um'."
+        )
+    pauses = sum(a.delivery.long_pauses for a in answers)
+    if pauses:
+        advice.append(
+            f"{pauses} pause{'s' if pauses > 1 else ''} longer than {pause_seconds:g} s: when you need "
+            "time, say so ('let me think for a second') rather than going quiet."
+        )
+    return advice
+
+
+def session_report(
+    session: InterviewSession, references: dict[str, str] | None = None
+) -> schemas.SessionReport:
+    """`references`: question id -> reference answer, shown once the interview is over."""
+    references = references or {}
     answers = [
         schemas.QuestionReport(
             position=t.position,
@@ -23,6 +81,8 @@ def session_report(session: InterviewSession) -> schemas.SessionReport:
             low=t.score_low or 0.0,
             high=t.score_high or 0.0,
             missed=t.missed or [],
+            strong_answer=strong_answer(references.get(t.question_id or "")),
+            tip=tip(t),
             off_topic=t.off_topic,
             delivery=Delivery.model_validate(t.analytics),
             rating=t.rating.rating if t.rating else None,
@@ -50,6 +110,7 @@ def session_report(session: InterviewSession) -> schemas.SessionReport:
         words_per_minute=round(statistics.median(rates), 1) if rates else None,
         filler_count=sum(a.delivery.filler_count for a in answers),
         long_pauses=sum(a.delivery.long_pauses for a in answers),
+        delivery_advice=delivery_advice(answers),
         finished=bool(session.turns) and session.turns[-1].next_question_id is None,
     )
 

@@ -93,6 +93,10 @@ class QuestionReport(BaseModel):
     low: float
     high: float
     missed: list[str]
+    strong_answer: str = Field(
+        description="what a strong answer would say (the reference), revealed only in the report"
+    )
+    tip: str = Field(description="one concrete thing to do better in this answer")
     delivery: Delivery
     rating: int | None
 
@@ -110,6 +114,7 @@ class SessionReport(BaseModel):
     words_per_minute: float | None = Field(description="median over spoken answers")
     filler_count: int
     long_pauses: int
+    delivery_advice: list[str] = Field(description="advice grounded in the pace, fillers and pauses measured")
     finished: bool
 
 

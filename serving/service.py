@@ -155,9 +155,11 @@ class MockMentor:
 
     @bentoml.api(route="/session_report")
     def session_report(self, session_id: SessionId, session_token: Token) -> schemas.SessionReport:
-        """Scores per question, delivery, strongest and weakest topics."""
+        """Scores per question, what a strong answer would say and a tip for each, delivery advice,
+        strongest and weakest topics."""
         try:
-            return reports.session_report(self.store.session(session_id, session_token))
+            session = self.store.session(session_id, session_token)
+            return reports.session_report(session, self.engine.bank.references)
         except REFUSALS as err:
             raise refused(err) from None
 

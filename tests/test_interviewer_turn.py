@@ -11,6 +11,7 @@ from mockmentor.interviewer.turn import (
     format_score,
     invented_numbers,
     parse_turn,
+    plan_verdict,
 )
 
 GOOD_FEEDBACK = [
@@ -54,8 +55,31 @@ def test_opener_allows_a_bare_question_but_not_two_leads() -> None:
 
 
 def test_invented_numbers_are_those_the_prompt_never_gave() -> None:
-    facts = AnswerFacts("intro-programming", "What is 2 + 2?", "4", 3.5, 3.0, 4.0, [], ["It is 4."])
+    facts = AnswerFacts("intro-programming", "What is 2 + 2?", "4 or 5", missed=["It is 4."], hint="It is 4.")
     prompt = " ".join(m["content"] for m in feedback_messages(facts))
-    assert invented_numbers("That is about 3.5 out of 5. Why is it 4?", prompt) == []
+    assert invented_numbers("You said 4 or 5. Why is it 4?", prompt) == []
     assert invented_numbers("I'd give it 8/10. Why?", prompt) == ["8", "10"]
     assert format_score(3.26) == "3.5" and format_score(4.0) == "4"
+
+
+def test_the_prompt_names_the_plan_and_puts_the_answer_before_it() -> None:
+    base = AnswerFacts("intro-programming", "What is a leaf?", "degree 0")
+    hint = AnswerFacts(
+        **{**base.__dict__, "missed": ["A node with no children."], "hint": "A node with no children."}
+    )
+    done = AnswerFacts(**{**base.__dict__, "verdict": "complete", "next_question": "What is a tree?"})
+    prompts = [feedback_messages(f)[-1]["content"] for f in (base, hint, done)]
+    # the service prefills up to the answer while the candidate speaks: that part is shared
+    prefix = prompts[0][: prompts[0].index("Answer:")]
+    assert all(p.startswith(prefix) for p in prompts)
+    assert "without saying it: A node with no children." in prompts[1]
+    assert "next question: What is a tree?" in prompts[2] and "Verdict: complete" in prompts[2]
+    with pytest.raises(ValueError, match="verdict"):
+        AnswerFacts("intro-programming", "Q?", "A", verdict="great")  # type: ignore[arg-type]
+
+
+def test_plan_verdict() -> None:
+    assert plan_verdict(True, [], 5.0, wrong=2.0) == "off_topic"
+    assert plan_verdict(False, [], 4.0, wrong=2.0) == "complete"
+    assert plan_verdict(False, ["x"], 1.5, wrong=2.0) == "off_track"
+    assert plan_verdict(False, ["x"], 3.0, wrong=2.0) == "partial"

@@ -89,6 +89,11 @@ def test_interview_by_microphone_keyboard_only(playwright, service: Service) -> 
         reference = transcripts()[CLIP.name]
         assert jiwer.wer(reference.lower(), transcript.lower()) < 0.15, transcript
         assert "words per minute" in page.text_content("#delivery")
+        # mid-interview the page reveals neither the missed points nor the reference
+        assert "Missed" not in page.text_content("#interview")
+        # the interview reads as a conversation, in order: question, answer, feedback, twice
+        assert page.locator("#conversation li").count() == 6
+        assert page.locator("#conversation li.answer").nth(1).text_content().endswith(transcript)
         page.screenshot(path=SHOTS / "3-spoken.png", full_page=True)
 
         page.focus("input[name=rating][value='4']")
@@ -110,7 +115,11 @@ def test_interview_by_microphone_keyboard_only(playwright, service: Service) -> 
         page.keyboard.press("Enter")
         page.wait_for_selector("#report:not([hidden])")
         assert page.locator("#report-table tbody tr").count() == 2
-        assert "did not answer the question" in page.text_content("#report-table")
+        table = page.text_content("#report-table")
+        assert "did not answer the question" in table
+        for answer in report["answers"]:  # after the interview: a strong answer and a tip for each
+            assert answer["strong_answer"] and answer["strong_answer"][:40] in table
+            assert answer["tip"] in table
         if spoken["off_topic"]:  # no answer of this session was scored: nothing to chart yet
             assert "No scored sessions yet." in page.text_content("#progress")
         else:

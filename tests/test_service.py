@@ -20,6 +20,8 @@ import pytest
 from conftest import MAX_AUDIO_BYTES, MAX_AUDIO_SECONDS, REPO, SPEECH, Service
 from harness import transcripts, wav_bytes
 
+from mockmentor.interviewer.leak import leaked_points
+
 pytestmark = pytest.mark.slow  # the service process
 
 
@@ -95,6 +97,14 @@ def full_interview(service: Service) -> None:
     report = service.post("/session_report", json=auth).json()
     assert [a["position"] for a in report["answers"]] == [1, 2, 3]
     assert report["answers"][2]["rating"] == 4
+    for answer, turn in zip(report["answers"], (first, second, third), strict=True):
+        # revealed only now: what a strong answer would say, and one tip naming what was missed
+        assert answer["strong_answer"] and answer["tip"]
+        if turn["score"]["missed"]:
+            assert turn["score"]["missed"][0].rstrip(".").lower()[:30] in answer["tip"].lower()
+        # the interviewer never read a missed point aloud during the interview
+        assert not leaked_points(turn["reply"], turn["score"]["missed"], turn["question"]), turn["reply"]
+    assert isinstance(report["delivery_advice"], list)
     scored = [a["score"] for a in report["answers"] if not a["off_topic"]]  # a non-answer is no score
     assert report["mean_score"] == (pytest.approx(np.mean(scored), abs=0.01) if scored else None)
     history = service.post("/history", json={"candidate_token": started["candidate_token"]}).json()

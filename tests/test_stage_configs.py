@@ -43,7 +43,7 @@ def test_every_recipe_loads_into_its_stage_config(path: str, section: str, cls: 
     assert isinstance(config, cls)
 
 
-def test_the_coverage_rule_is_validated_where_it_is_set(tmp_path: Path) -> None:
+def test_the_graders_bands_are_validated_where_they_are_set(tmp_path: Path) -> None:
     recipe = yaml.safe_load((REPO / "configs/interviewer.yaml").read_text())
     recipe["build_dialogues"] |= {"full_marks": 1.0, "wrong": 2.0}
     (tmp_path / "interviewer.yaml").write_text(yaml.safe_dump(recipe))

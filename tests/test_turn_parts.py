@@ -6,17 +6,16 @@ from mockmentor.interviewer.guard import CLOSING, guarded_feedback, sentence_str
 from mockmentor.interviewer.turn import AnswerFacts, parse_turn
 from mockmentor.speech.delivery import Word, count_fillers, delivery
 
-LEAD = "Good start with this point: a node with degree zero."
+LEAD = "Calling it the node with degree 0 is a precise way to put it."
 FILLERS = ["um", "uh", "like", "you know", "i mean", "sort of"]
 FACTS = AnswerFacts(
     topic="intro-programming",
     question="What is a leaf?",
-    answer="The node with degree 0.",
-    score=3.5,
-    score_low=3.0,
-    score_high=4.0,
-    covered=["A node with degree zero."],
+    answer="The node with degree 0, at the bottom.",
+    verdict="partial",
+    covered=[],
     missed=["A node that has no children."],
+    hint="A node that has no children.",
     next_question="What is a binary tree?",
 )
 
@@ -60,20 +59,30 @@ def turn(
     return " ".join(s for s, _ in pairs), {source for _, source in pairs}
 
 
-def test_a_well_formed_probe_is_kept_word_for_word() -> None:
-    reply = f"{LEAD} Can you expand on this point: a node that has no children?"
+def test_a_hint_that_gives_nothing_away_is_kept_word_for_word() -> None:
+    reply = f"{LEAD} What hangs below a node like that?"
     assert turn(reply, probe=True) == (reply, {"model"})
 
 
-def test_a_probe_that_misquotes_the_point_is_asked_from_the_template() -> None:
-    reply = f"{LEAD} Can you expand on this point: a node that has no children by the end of the day?"
-    text, sources = turn(reply, probe=True)
-    assert text.startswith(LEAD)
-    assert text.lower().endswith("a node that has no children?") and sources == {"model", "model+plan"}
+def test_a_hint_that_reads_the_missed_point_aloud_is_replaced() -> None:
+    for leaky in [
+        "Could you walk me through this idea: a node that has no children?",
+        "So isn't it a node with no children?",
+    ]:
+        text, sources = turn(f"{LEAD} {leaky}", probe=True)
+        assert text.startswith(LEAD) and sources == {"model", "model+plan"}
+        assert text.endswith(parse_turn(text, "feedback").question)
+        assert "children" not in text
+
+
+def test_a_leaking_feedback_sentence_is_never_spoken() -> None:
+    text, sources = turn("Right, a leaf is a node that has no children. What else?", probe=True)
+    assert "children" not in text and "template" in sources
+    parse_turn(text, "feedback")
 
 
 def test_the_plan_replaces_the_question_when_it_moves_on() -> None:
-    reply = f"{LEAD} Can you expand on this point: a node that has no children?"
+    reply = f"{LEAD} What hangs below a node like that?"
     text, sources = turn(reply, probe=False)
     assert text.endswith("Next question: What is a binary tree?") and sources == {"model", "model+plan"}
     parse_turn(text, "feedback")
@@ -90,8 +99,9 @@ def test_malformed_replies_become_template_turns() -> None:
     ]:
         text, sources = turn(reply, probe=True)
         parsed = parse_turn(text, "feedback")  # always a well-formed turn
-        assert "no children" in parsed.question.lower(), (reply, text)
+        assert "children" not in text.lower(), (reply, text)  # the fallback never quotes the point
         assert "Candidate" not in text
         assert ("template" in sources) == (
             reply in ("", "Candidate: a leaf is a node. Interviewer: good?", "What is a leaf?")
         )
+        assert parsed.question

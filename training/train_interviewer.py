@@ -93,6 +93,9 @@ def train(config: TrainInterviewerConfig) -> dict | None:
         "base": config.base,
         # The rule its training turns were built with: the evaluation and the service use it too.
         "coverage": asdict(CoverageRule.read(config.dialogues_dir / "coverage.json")),
+        # The written key points of bank questions: the service judges coverage and writes the
+        # report with them (see data/demonstrations.py).
+        "key_points": json.loads((config.dialogues_dir / "key_points.json").read_text()),
         "recipe": asdict(recipe),
         "gguf": {"type": config.gguf_type, **exported},
         "train_examples": len(train_set),

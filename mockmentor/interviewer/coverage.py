@@ -1,27 +1,23 @@
 """Which key points of a reference answer a text covers: the one rule everything shares.
 
-The dialogue builder uses it to decide what an answer got right and what it missed, the
-interviewer's evaluation uses it to check that a follow-up probes a missed point, and the
-service uses it to show covered/missing points. The rule: embed each sentence of the text
-(and the whole text) with the MiniLM sentence encoder; a point is covered when its best
-cosine similarity to any of them reaches `threshold` (set in configs/interviewer.yaml,
-chosen on training answers: see the README's interviewer section).
+Two pieces of evidence decide it: how close the point is to the answer (MiniLM cosine between
+the point and the whole answer or any of its sentences) and how good the answer is as a whole
+(the answer's score: the graders' in training data, the scorer's in the service). Similarity
+alone misses paraphrases ("degree 0" for "no children") and rewards answers that echo the
+question's words; the score alone cannot tell which of two points an answer made. So the rule
+is a logistic model of both, fitted in `build_dialogues` on the written demonstrations, whose
+writers judged for every answer which points it makes (data/coverage_fit.py); nothing in it is
+set by hand. A point is covered when the model's probability reaches one half.
 
-The rule travels with the model: `build_dialogues` writes the `CoverageRule` it used beside
-the dialogues, `train_interviewer` copies it into interviewer.json, and the evaluation and
-the service read it from there, so they decide covered/missed exactly as training did.
-
-Similarity misses paraphrases ("an endpoint of a tree with no pointers" for "a node that has
-no children") and rewards answers that merely echo the question's words, so `score_guard`
-lets the answer's score overrule it at the extremes: an answer scored as full marks covers
-every point, one scored as wrong covers none. Between the two, similarity decides which
-points were covered. The score is the human grade in training data and the scorer's in the
-service.
+The rule travels with the model: `build_dialogues` writes the `CoverageRule` it fitted beside
+the dialogues, `train_interviewer` copies it into interviewer.json, and the evaluation and the
+service read it from there.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -34,18 +30,26 @@ _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+")
 
 @dataclass(frozen=True)
 class CoverageRule:
-    """Which points an answer covers: encoder + similarity threshold, overruled by the score."""
+    """Which points an answer covers: P(covered) = sigmoid(w_sim * cosine + w_score * score + bias)."""
 
     encoder: str  # a name in configs/models.yaml
-    threshold: float  # cosine at which a key point counts as covered
-    full_marks: float  # answers scored at least this cover every point
-    wrong: float  # answers scored at most this cover none
+    similarity_weight: float
+    score_weight: float
+    bias: float
+    wrong: float  # answers scored at most this are off track (the plan's verdict)
 
     def __post_init__(self) -> None:
-        if not 0 < self.threshold < 1:
-            raise ValueError(f"coverage threshold must be within (0, 1), got {self.threshold}")
-        if not 0 <= self.wrong < self.full_marks <= 5:
-            raise ValueError("the coverage rule needs 0 <= wrong < full_marks <= 5")
+        if self.similarity_weight < 0 or self.score_weight < 0:
+            raise ValueError("a closer or better answer cannot cover less: the weights must be >= 0")
+        if not 0 <= self.wrong <= 5:
+            raise ValueError(f"wrong must be within 0-5, got {self.wrong}")
+
+    def probability(self, similarity: float, score: float) -> float:
+        z = self.similarity_weight * similarity + self.score_weight * score + self.bias
+        return 1 / (1 + math.exp(-z))
+
+    def covered(self, similarities: Sequence[float], score: float) -> list[bool]:
+        return [self.probability(float(s), score) >= 0.5 for s in similarities]
 
     def write(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), indent=2) + "\n")
@@ -57,16 +61,13 @@ class CoverageRule:
         return cls(**json.loads(path.read_text()))
 
     @classmethod
-    def from_recipe(cls, path: Path | None = None) -> CoverageRule:
-        """The rule `build_dialogues` is configured with (for a base model nobody trained)."""
+    def fitted(cls) -> CoverageRule:
+        """The rule `build_dialogues` last fitted (for a base model nobody trained)."""
         from mockmentor import REPO_ROOT
         from mockmentor.config import read_yaml
 
-        section = read_yaml(path or REPO_ROOT / "configs" / "interviewer.yaml")["build_dialogues"]
-        return cls(section["encoder"], section["coverage_threshold"], section["full_marks"], section["wrong"])
-
-    def guard(self, covered: list[bool], score: float) -> list[bool]:
-        return score_guard(covered, score, self.full_marks, self.wrong)
+        section = read_yaml(REPO_ROOT / "configs" / "interviewer.yaml")["build_dialogues"]
+        return cls.read(REPO_ROOT / section["output_dir"] / "coverage.json")
 
 
 def text_units(text: str) -> list[str]:
@@ -77,15 +78,12 @@ def text_units(text: str) -> list[str]:
 
 
 class KeyPointCoverage:
-    """Embedding-similarity coverage of key points; one encoder, loaded once."""
+    """Embedding similarity between key points and an answer; one encoder, loaded once."""
 
-    def __init__(self, encoder_dir: Path, threshold: float, batch_size: int = 64) -> None:
+    def __init__(self, encoder_dir: Path, batch_size: int = 64) -> None:
         from sentence_transformers import SentenceTransformer
 
-        if not 0 < threshold < 1:
-            raise ValueError(f"coverage threshold must be within (0, 1), got {threshold}")
         self.encoder = SentenceTransformer(str(encoder_dir), device="cpu")
-        self.threshold = threshold
         self.batch_size = batch_size
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -109,16 +107,3 @@ class KeyPointCoverage:
             p = vectors[[index[s] for s in text_points]]
             best.append((p @ u.T).max(axis=1))
         return best
-
-    def covered(self, texts: Sequence[str], points: Sequence[Sequence[str]]) -> list[list[bool]]:
-        """For each text, whether each of its points is covered."""
-        return [[bool(s >= self.threshold) for s in sims] for sims in self.similarities(texts, points)]
-
-
-def score_guard(covered: list[bool], score: float, full_marks: float, wrong: float) -> list[bool]:
-    """Coverage flags after the score overrules similarity at the extremes (see above)."""
-    if score >= full_marks:
-        return [True] * len(covered)
-    if score <= wrong:
-        return [False] * len(covered)
-    return covered

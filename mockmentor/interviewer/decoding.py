@@ -66,8 +66,8 @@ class InterviewerFiles:
 
     @property
     def coverage(self) -> CoverageRule:
-        if self.model_dir is None:  # an untuned base: the rule the next training would use
-            return CoverageRule.from_recipe()
+        if self.model_dir is None:  # an untuned base: the rule build_dialogues last fitted
+            return CoverageRule.fitted()
         meta = json.loads((self.model_dir / "interviewer.json").read_text())
         if "coverage" not in meta:
             from mockmentor.model_assets import ModelAssetError
@@ -77,6 +77,14 @@ class InterviewerFiles:
                 "retrain it with `dvc repro train_interviewer`"
             )
         return CoverageRule(**meta["coverage"])
+
+    @property
+    def key_points(self) -> dict[str, list[str]]:
+        """Key points written by people for bank questions whose reference is a word list or a
+        long document (question id -> points); none for an untuned base."""
+        if self.model_dir is None:
+            return {}
+        return json.loads((self.model_dir / "interviewer.json").read_text()).get("key_points", {})
 
     @classmethod
     def base(cls, name: str = "interviewer-base") -> InterviewerFiles:

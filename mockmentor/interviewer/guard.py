@@ -1,19 +1,23 @@
 """The reply guard: the interviewer's words, held to the turn contract as they stream.
 
-The plan decides what is asked, the model words it. Feedback sentences come from the model
-while they keep to the contract; whatever it did not deliver is completed from the plan and
-the templates, so a candidate never hears a malformed turn. Each sentence is released the
-moment it is complete, so speech can start before the model has finished.
+The plan decides the verdict, which point to lead toward and what comes next; the model words
+it. Sentences come from the model while they keep to the contract: no speaker tags, at most
+two before the question, within MAX_WORDS, and none that gives away a point the candidate
+missed (the leak rule, leak.py). When the plan leads toward a missed point the model's own
+hint question is kept if it passes the same checks; when the answer is complete the plan's
+next question is asked. Whatever the model did not deliver is completed from the templates,
+which name no missed point either. Each sentence is released the moment it is complete, so
+speech can start before the model has finished.
 """
 
 from __future__ import annotations
 
-import random
 import re
 from collections.abc import Iterator
 
-from .templates import COMPLETE, feedback_target, lower_first
-from .turn import MAX_WORDS, ROLE_LEAK, AnswerFacts, parse_turn
+from .leak import leaked_points
+from .templates import fallback_hint, fallback_lead
+from .turn import MAX_WORDS, ROLE_LEAK, AnswerFacts
 
 CLOSING = "That was the last question; your report is ready."
 _BOUNDARY = re.compile(r"(?<=[.!?])\s+")
@@ -35,49 +39,35 @@ def guarded_feedback(
 ) -> Iterator[tuple[str, str]]:
     """(sentence, source) pairs of one feedback turn, each yielded as soon as it is ready.
 
-    Feedback sentences come from the model while they keep to the contract (no speaker tags,
-    at most two, within MAX_WORDS); its question is kept only when the plan is to probe and it
-    quotes the missed point exactly.
-    Whatever the model did not deliver is completed from the plan and the templates.
+    `probe`: the plan asks a hint question toward `facts.hint`; otherwise it asks `next_text`
+    (or closes the interview when there is none).
     """
-    lead, words, source = 0, 0, "model"
+    lead, said, source = 0, "", "model"
     for sentence in model_sentences:
-        words += len(sentence.split())
-        if ROLE_LEAK.search(sentence) or words > MAX_WORDS:
+        said = f"{said} {sentence}"  # the leak rule reads the turn so far, not one sentence
+        if ROLE_LEAK.search(sentence) or len(said.split()) > MAX_WORDS or gives_away(said, facts):
             break
         if sentence.endswith("?"):
-            if lead and probe and sentence.count("?") == 1 and quotes_point(sentence, facts.missed[0]):
+            if lead and probe and sentence.count("?") == 1 and len(sentence.split()) >= 3:
                 yield sentence, source
                 return
-            break  # no feedback before it, the plan moves on, or the point is misquoted
-        if lead == 2:
-            break  # a third feedback sentence: the model is rambling
+            break  # no feedback before it, or the plan moves on and asks its own question
+        if lead == 2 or "?" in sentence:
+            break  # a third feedback sentence, or a question mid-sentence: the model is rambling
         lead += 1
         yield sentence, source
-    target = feedback_target(facts, random.Random(seed), score_rate=0.0)
     if lead == 0:
         source = "template"
-        yield (parse_turn(target, "feedback").lead[0] if target else complete_lead(facts)), source
+        yield fallback_lead(facts.verdict, seed), source
     elif source == "model":
         source = "model+plan"
-    if probe and facts.missed and target:
-        yield parse_turn(target, "feedback").question, source
+    if probe:
+        yield fallback_hint(seed), source
     elif next_text:
         yield f"Next question: {next_text}", source
     else:
         yield CLOSING, source
 
 
-def quotes_point(question: str, point: str) -> bool:
-    """Whether a probe ends by quoting the missed point word for word, as it was trained to.
-
-    The model sometimes drifts at the end of a long point ("... last-in-first-out) by the end
-    of the day?"); a probe that does not quote the point exactly is asked from the template.
-    """
-    quoted = lower_first(point).lower()
-    return question.lower().rstrip("?").rstrip().endswith(quoted) and len(question.split()) >= 3
-
-
-def complete_lead(facts: AnswerFacts) -> str:
-    point = facts.covered[0] if facts.covered else None
-    return COMPLETE[0].format(point=lower_first(point)) if point else COMPLETE[2]
+def gives_away(text: str, facts: AnswerFacts) -> bool:
+    return bool(leaked_points(text, facts.missed, facts.question))

@@ -1,23 +1,17 @@
-"""Compose the interviewer's training targets from the facts of one record, nothing else.
+"""Fixed phrasings: the guard's last resort, and the plan's own sentences.
 
-A target is built from fixed phrasings (picked by a seeded generator) filled only with
-strings taken from its source record: the bank or Mohler question, the reference answer's
-key points, the human score band and the next question. So a target can never state a
-fact its record does not hold; tests/test_dialogues.py checks exactly that.
-
-  opener    "<lead naming the topic>. <the bank question, made conversational>?"
-  feedback  covered and missed points -> praise the first covered point and/or say what
-            is missing (as "close" when nothing matched but the score is at least
-            `close_score`), optionally give the score band, then ask about the first
-            missed point (reference answers lead with their main point); a complete
-            answer gets praise and the next question instead.
+The interviewer learns its feedback from the written demonstrations (data/raw/demonstrations),
+never from these. They are what the service says when the model's words break the turn
+contract (guard.py): a verdict-only lead and a hint question that names no missed point, so
+even the fallback never reads the answer key aloud. `conversational` turns a bank question
+into one spoken question; openers are the plan's lead sentence plus that question.
 """
 
 from __future__ import annotations
 
 import random
 
-from .turn import AnswerFacts, format_score, topic_label
+from .turn import Verdict, topic_label
 
 OPENER_LEADS = [
     "Let's start with {topic}.",
@@ -26,43 +20,24 @@ OPENER_LEADS = [
     "Welcome! We'll begin with {topic}.",
     "Thanks for joining; first up is {topic}.",
 ]
-# Colon and bracket frames: key points are sentences or bare noun phrases ("The memory
-# address of its operand."), and these read naturally with either.
-RIGHT_BUT = [
-    "One part is right ({point}), but something important is missing.",
-    "You covered this: {point}; but one key point is still missing.",
-    "Good start with this point: {point}; but the answer is not complete yet.",
+# A lead that says where the answer stands and nothing about what it missed.
+FALLBACK_LEADS: dict[Verdict, list[str]] = {
+    "complete": ["That covers what I was looking for.", "That's a full answer."],
+    "partial": [
+        "Part of that is right, but an important piece is still missing.",
+        "There's something right in that, though the answer isn't complete yet.",
+    ],
+    "off_track": [
+        "That doesn't get to the core of the question yet.",
+        "I don't think that's quite it.",
+    ],
+    "off_topic": ["That doesn't seem to answer the question."],
+}
+FALLBACK_HINTS = [
+    "What else would have to be true for your answer to be complete?",
+    "If you had to explain this to a colleague, what would you add?",
+    "Can you think of a case your answer doesn't cover yet?",
 ]
-NOTHING_RIGHT = [
-    "Your answer does not get to the main idea yet.",
-    "That misses the key idea of the question.",
-    "Not quite: the main point is missing.",
-    "Let's dig deeper, because the core idea is not there yet.",
-]
-# Nothing matched, but the graders gave most of the marks: the idea is there, not its words.
-CLOSE = [
-    "You're close, but the key point needs to be stated more precisely.",
-    "Partly there, but the main idea is not stated clearly yet.",
-    "That is on the right track, though the core point is still vague.",
-]
-COMPLETE = [
-    "That's a complete answer: {point}.",
-    "Exactly right: {point}.",
-    "Well done, you covered the key points.",
-    "Great, that covers it.",
-]
-SCORE = [
-    "That is about {score} out of 5.",
-    "I'd put that at {score} out of 5.",
-    "It scores around {score} out of 5, likely between {low} and {high}.",
-]
-PROBE = [
-    "Can you expand on this point: {point}?",
-    "How would you explain this part: {point}?",
-    "What would you say about this: {point}?",
-    "Could you walk me through this idea: {point}?",
-]
-NEXT = ["Next question: {question}", "Let's move on. {question}", "{question}"]
 IMPERATIVES = {
     "explain",
     "describe",
@@ -118,42 +93,9 @@ def opener_target(topic: str, bank_question: str, rng: random.Random) -> str | N
     return question if rng.random() < 0.2 else f"{lead} {question}"
 
 
-def _probe(point: str, rng: random.Random) -> str:
-    return rng.choice(PROBE).format(point=lower_first(point))
+def fallback_lead(verdict: Verdict, seed: int) -> str:
+    return random.Random(seed).choice(FALLBACK_LEADS[verdict])
 
 
-def feedback_target(
-    facts: AnswerFacts, rng: random.Random, score_rate: float = 0.3, close_score: float = 3.0
-) -> str | None:
-    """One feedback turn for `facts`, or None when the facts give nothing to say."""
-    covered, missed = facts.covered, facts.missed
-    if missed:
-        if covered:
-            lead = rng.choice(RIGHT_BUT).format(point=lower_first(covered[0]))
-        else:
-            lead = rng.choice(CLOSE if facts.score >= close_score else NOTHING_RIGHT)
-        question = _probe(missed[0], rng)
-    elif covered:
-        if facts.next_question is None or (nxt := conversational(facts.next_question)) is None:
-            return None
-        lead = rng.choice(COMPLETE).format(point=lower_first(covered[0]))
-        question = rng.choice(NEXT).format(question=nxt)
-    else:
-        return None
-    sentences = [lead]
-    if rng.random() < score_rate:
-        sentences.append(
-            rng.choice(SCORE).format(
-                score=format_score(facts.score),
-                low=format_score(facts.score_low),
-                high=format_score(facts.score_high),
-            )
-        )
-    return " ".join([*sentences, question])
-
-
-def fact_strings(facts: AnswerFacts) -> list[str]:
-    """The record strings a feedback target may quote (used by the no-new-facts test)."""
-    return [lower_first(p) for p in [*facts.covered, *facts.missed]] + (
-        [conversational(facts.next_question) or ""] if facts.next_question else []
-    )
+def fallback_hint(seed: int) -> str:
+    return random.Random(seed).choice(FALLBACK_HINTS)

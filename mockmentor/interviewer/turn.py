@@ -1,11 +1,22 @@
 """The interviewer's contract: what goes into one turn (messages) and what must come out.
 
 Training targets, evaluation and the service all build prompts here and judge replies
-with `parse_turn`, so the model is trained, measured and served on one format:
+with `parse_turn`, so the model is trained, measured and served on one format.
 
-  opener    the topic and a bank question in -> an optional lead sentence + one question
-  feedback  question, answer, score band, covered/missed key points and the next question
-            in -> one or two feedback sentences + exactly one question
+A feedback turn, as an expert interviewer gives it (the written demonstrations in
+data/raw/demonstrations follow it, and the model learns it from them):
+  (a) one sentence on what the answer got right, in the candidate's own terms, or that it is
+      off track (or does not answer the question at all);
+  (b) one sentence on what is missing or wrong and why it matters, without stating it
+      (a complete answer may leave it out);
+  (c) exactly one question: a hint toward the missed point, or the next planned question when
+      the answer is complete, or an offer to repeat the question when it was not answered.
+Nothing in (a)-(c) may give away a missed point (mockmentor/interviewer/leak.py): the answer
+is revealed only in the session report.
+
+The plan decides the verdict, which point to lead toward and what comes next; the model
+words it. The prompt names the point to lead toward so the hint can target it, and says
+plainly that it is not to be said.
 """
 
 from __future__ import annotations
@@ -15,10 +26,13 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 TurnKind = Literal["opener", "feedback"]
+Verdict = Literal["complete", "partial", "off_track", "off_topic"]
+VERDICTS: tuple[Verdict, ...] = ("complete", "partial", "off_track", "off_topic")
 
 SYSTEM_PROMPT = (
-    "You are MockMentor, a friendly technical interviewer. After each answer, say in one or two "
-    "sentences what was right and what was missing, then ask exactly one question."
+    "You are MockMentor, a technical interviewer. After each answer, say in one sentence what the "
+    "candidate got right in their own words (or that it is off track), in one sentence what is "
+    "missing and why it matters without giving the answer away, then ask exactly one question."
 )
 
 TOPIC_LABELS = {
@@ -51,17 +65,29 @@ def format_score(value: float) -> str:
 
 @dataclass(frozen=True)
 class AnswerFacts:
-    """Everything the interviewer may say about one answer; it must not add facts."""
+    """Everything the interviewer is told about one answer; it must not add facts."""
 
     topic: str
     question: str
     answer: str
-    score: float
-    score_low: float
-    score_high: float
-    covered: list[str] = field(default_factory=list)
-    missed: list[str] = field(default_factory=list)
-    next_question: str | None = None
+    verdict: Verdict = "partial"
+    covered: list[str] = field(default_factory=list)  # key points the answer made
+    missed: list[str] = field(default_factory=list)  # key points it did not: never to be said
+    hint: str | None = None  # the missed point the question leads toward
+    next_question: str | None = None  # asked when the answer is complete
+
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}, got {self.verdict!r}")
+
+
+def plan_verdict(off_topic: bool, missed: list[str], score: float, wrong: float) -> Verdict:
+    """The plan's verdict on an answer: not an answer, complete, wrong, or part of the way."""
+    if off_topic:
+        return "off_topic"
+    if not missed:
+        return "complete"
+    return "off_track" if score <= wrong else "partial"
 
 
 def opener_messages(topic: str, bank_question: str) -> list[dict[str, str]]:
@@ -71,23 +97,24 @@ def opener_messages(topic: str, bank_question: str) -> list[dict[str, str]]:
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 
 
-def _points(points: list[str]) -> str:
-    return "\n".join(f"- {p}" for p in points) if points else "- none"
+def _ask(facts: AnswerFacts) -> str:
+    if facts.verdict == "off_topic":
+        return "Then ask: offer to repeat or rephrase the question."
+    if facts.verdict == "complete" or facts.hint is None:
+        return f"Then ask the next question: {facts.next_question or 'none, the interview ends'}"
+    return f"Lead toward, without saying it: {facts.hint}\nThen ask: one hint question."
 
 
 def feedback_messages(facts: AnswerFacts) -> list[dict[str, str]]:
+    # Topic, question and answer first: the service prefills the prompt up to the answer while
+    # the candidate speaks, so everything that depends on the scoring comes after it.
     user = (
         f"Topic: {topic_label(facts.topic)}\n"
         f"Question: {facts.question}\n"
         f"Answer: {facts.answer}\n"
-        f"Score: {format_score(facts.score)} out of 5 "
-        f"(likely {format_score(facts.score_low)} to {format_score(facts.score_high)})\n"
-        f"Covered:\n{_points(facts.covered)}\n"
-        f"Missed:\n{_points(facts.missed)}\n"
-        f"Next question: {facts.next_question or 'none'}\n"
-        # The coverage rule decides what to ask; the model words it. Spelling the decision out
-        # keeps a 135M model from guessing it from the score.
-        f"Follow-up: {'ask about the first missed point' if facts.missed else 'ask the next question'}"
+        f"Verdict: {facts.verdict.replace('_', ' ')}\n"
+        f"Got right: {'; '.join(facts.covered) if facts.covered else 'nothing yet'}\n"
+        f"{_ask(facts)}"
     )
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 

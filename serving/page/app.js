@@ -119,6 +119,7 @@ async function start(event) {
 function showQuestion(text, speech) {
   $("question-number").textContent = String(state.questionNo);
   $("question").textContent = text;
+  $("conversation").innerHTML = "";
   player.last = [];
   for (const s of speech || []) enqueueSpeech(s.audio_wav_base64);
 }
@@ -172,7 +173,6 @@ function resetResult() {
   $("result").hidden = false;
   $("transcript").textContent = "…";
   $("score-block").hidden = true;
-  $("points").innerHTML = "";
   $("delivery").textContent = "";
   $("feedback").textContent = "";
   $("rate-form").reset();
@@ -266,14 +266,7 @@ function handleEvent(event) {
     $("interval-bar").style.left = `${(event.low / 5) * 100}%`;
     $("interval-bar").style.width = `${((event.high - event.low) / 5) * 100}%`;
     $("score-mark").style.left = `calc(${(event.score / 5) * 100}% - 2px)`;
-    for (const [points, cls, label] of [[event.covered, "covered", "Covered"], [event.missed, "missed", "Missed"]]) {
-      for (const p of points) {
-        const li = document.createElement("li");
-        li.className = cls;
-        li.textContent = `${label}: ${p}`;
-        $("points").append(li);
-      }
-    }
+    // Neither the missed points nor the reference are shown mid-interview: the report reveals them.
     setStatus("The interviewer is answering…");
   } else if (event.event === "sentence") {
     $("feedback").textContent = `${$("feedback").textContent} ${event.text}`.trim();
@@ -281,6 +274,7 @@ function handleEvent(event) {
   } else if (event.event === "turn") {
     state.saved = true;
     state.turnId = event.turn_id;
+    addToConversation(event.question, event.transcript, event.reply);
     $("feedback").textContent = event.reply;
     setStatus(event.finished ? "That was the last question." : "");
     if (event.finished) {
@@ -295,6 +289,19 @@ function handleEvent(event) {
   } else if (event.event === "error") {
     state.failedStatus = event.status;
     showAlert(event.message);
+  }
+}
+
+// The interview as a conversation, in order: each question, the answer given, the feedback.
+function addToConversation(question, answer, reply) {
+  for (const [who, text, cls] of [["Interviewer", question, "asked"], ["You", answer, "answer"],
+    ["Interviewer", reply, "reply"]]) {
+    const li = document.createElement("li");
+    li.className = cls;
+    const name = document.createElement("strong");
+    name.textContent = `${who}: `;
+    li.append(name, document.createTextNode(text));
+    $("conversation").append(li);
   }
 }
 
@@ -333,13 +340,19 @@ function showReport(report, history) {
   if (report.words_per_minute !== null) summary.push(`Median pace ${report.words_per_minute} words per minute.`);
   summary.push(`${report.filler_count} filler words, ${report.long_pauses} long pauses.`);
   $("report-summary").textContent = summary.join(" ");
+  $("report-advice").innerHTML = "";
+  for (const advice of report.delivery_advice) {
+    const li = document.createElement("li");
+    li.textContent = advice;
+    $("report-advice").append(li);
+  }
   const body = $("report-table").querySelector("tbody");
   body.innerHTML = "";
   for (const a of report.answers) {
     const row = body.insertRow();
     const score = a.off_topic ? "did not answer the question" : `${a.score.toFixed(1)} (${a.low.toFixed(1)}–${a.high.toFixed(1)})`;
-    for (const value of [a.position, a.question, score,
-      a.delivery.words_per_minute ?? "–", a.delivery.filler_count, a.missed.join("; ") || "–"]) {
+    for (const value of [a.position, a.question, a.transcript, score, a.strong_answer || "–", a.tip,
+      a.delivery.words_per_minute ?? "–", a.delivery.filler_count]) {
       row.insertCell().textContent = String(value);
     }
   }
