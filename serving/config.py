@@ -20,6 +20,9 @@ class ServeConfig:
     interviewer: str = field(
         metadata={"help": "'registry:<name>', a folder from train_interviewer, or 'base:<models.yaml name>'"}
     )
+    base_coverage_rule: Path = field(
+        metadata={"help": "coverage.json fitted by build_dialogues, for a base interviewer (tuned: its own)"}
+    )
     interviewer_backend: str = field(metadata={"help": "llama.cpp (fast path) or transformers"})
     prefill_next_prompt: bool = field(
         metadata={"help": "llama.cpp: prefill the next turn's prompt start while the candidate answers"}

@@ -50,7 +50,8 @@ def interviewer_files(config: ServeConfig) -> tuple[Any, str]:
     from mockmentor.interviewer.decoding import InterviewerFiles
 
     if config.interviewer.startswith("base:"):
-        return InterviewerFiles.base(config.interviewer.removeprefix("base:")), config.interviewer
+        base = InterviewerFiles.base(config.interviewer.removeprefix("base:"), config.base_coverage_rule)
+        return base, config.interviewer
     folder, version = _folder(config.interviewer)
     return InterviewerFiles.tuned(folder), version
 

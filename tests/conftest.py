@@ -209,11 +209,14 @@ def tiny_scorer(robustness_data: Path, tmp_path_factory: pytest.TempPathFactory)
 
 
 @pytest.fixture(scope="session")
-def serving_config(tiny_scorer: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def serving_config(
+    tiny_scorer: Path, built_dialogues: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
     config = yaml.safe_load((REPO / "configs/serving.yaml").read_text())
     config["serve"] |= {
         "scorer": str(tiny_scorer),
         "interviewer": "base:interviewer-base",
+        "base_coverage_rule": str(built_dialogues / "dialogues/coverage.json"),
         "max_audio_bytes": MAX_AUDIO_BYTES,
         "max_audio_seconds": MAX_AUDIO_SECONDS,
         "questions_per_session": 3,

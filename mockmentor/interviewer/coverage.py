@@ -60,15 +60,6 @@ class CoverageRule:
             raise FileNotFoundError(f"{path}: missing; run `dvc repro build_dialogues` first")
         return cls(**json.loads(path.read_text()))
 
-    @classmethod
-    def fitted(cls) -> CoverageRule:
-        """The rule `build_dialogues` last fitted (for a base model nobody trained)."""
-        from mockmentor import REPO_ROOT
-        from mockmentor.config import read_yaml
-
-        section = read_yaml(REPO_ROOT / "configs" / "interviewer.yaml")["build_dialogues"]
-        return cls.read(REPO_ROOT / section["output_dir"] / "coverage.json")
-
 
 def text_units(text: str) -> list[str]:
     """The whole text plus each of its sentences (a point may hide inside a long answer)."""

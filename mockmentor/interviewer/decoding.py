@@ -57,17 +57,19 @@ def prompt_ids(tokenizer: Any, messages: list[dict[str, str]]) -> list[int]:
 @dataclass(frozen=True)
 class InterviewerFiles:
     """Where one interviewer's weights are: a transformers base, an optional adapter, a GGUF;
-    and the coverage rule its training data used (a tuned model carries its own)."""
+    and the coverage rule its training data used (a tuned model carries its own; an untuned base
+    reads one that `build_dialogues` fitted, from `coverage_file`)."""
 
     base_dir: Path
     gguf: Path
     adapter_dir: Path | None = None
     model_dir: Path | None = None  # a folder written by train_interviewer
+    coverage_file: Path = Path("data/dialogues/coverage.json")
 
     @property
     def coverage(self) -> CoverageRule:
-        if self.model_dir is None:  # an untuned base: the rule build_dialogues last fitted
-            return CoverageRule.fitted()
+        if self.model_dir is None:
+            return CoverageRule.read(self.coverage_file)
         meta = json.loads((self.model_dir / "interviewer.json").read_text())
         if "coverage" not in meta:
             from mockmentor.model_assets import ModelAssetError
@@ -87,12 +89,13 @@ class InterviewerFiles:
         return json.loads((self.model_dir / "interviewer.json").read_text()).get("key_points", {})
 
     @classmethod
-    def base(cls, name: str = "interviewer-base") -> InterviewerFiles:
+    def base(cls, name: str = "interviewer-base", coverage_file: Path | None = None) -> InterviewerFiles:
         from mockmentor.model_assets import load_specs, resolved_path
 
         base_dir = resolved_path(name)
         gguf_name = next((f for f in load_specs()[name].sha256 if f.endswith(".gguf")), None)
-        return cls(base_dir, base_dir.parent / gguf_name if gguf_name else Path("missing.gguf"))
+        gguf = base_dir.parent / gguf_name if gguf_name else Path("missing.gguf")
+        return cls(base_dir, gguf, coverage_file=coverage_file or cls.coverage_file)
 
     @classmethod
     def tuned(cls, model_dir: Path) -> InterviewerFiles:
