@@ -75,11 +75,10 @@ class QuestionBank:
 
     @property
     def references(self) -> dict[str, str]:
-        """Question id -> what a strong answer would say, for the session report."""
-        return {
-            q.id: " ".join(q.key_points) if q.id in self._written else q.reference
-            for q in self.questions.values()
-        }
+        """Question id -> what a strong answer would say, for the session report: its key points
+        (plain sentences, code and markup left out; written by people where the bank's reference
+        reads badly)."""
+        return {q.id: " ".join(q.key_points) for q in self.questions.values()}
 
     def embed_all(self, embed: Callable[[list[str]], np.ndarray]) -> None:
         """Precompute question vectors once, for job-description ranking."""
