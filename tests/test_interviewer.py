@@ -14,7 +14,7 @@ from mockmentor.evaluation.evaluate_interviewer import main as evaluate_intervie
 from mockmentor.interviewer.decoding import Interviewer, InterviewerFiles
 from mockmentor.interviewer.gguf_export import export_gguf, merged_lora_weights
 from mockmentor.interviewer.lora import load_base
-from mockmentor.interviewer.turn import opener_messages
+from mockmentor.interviewer.turn import AnswerFacts, feedback_messages, opener_messages
 from mockmentor.training.train_interviewer import main as train_interviewer
 
 pytestmark = pytest.mark.slow  # LoRA training and decoding
@@ -73,7 +73,16 @@ def test_fast_path_streams_and_agrees_with_transformers(trained: Path, tmp_path:
     model, _ = load_base(tuned.base_dir)
     weights = merged_lora_weights(PeftModel.from_pretrained(model, tuned.adapter_dir))
     export_gguf(tuned.gguf, weights, model.config, tmp_path / "f32.gguf", "F32")
-    prompt = opener_messages("css", "What does the box model describe?")
+    # A feedback prompt: the one kind of turn the interviewer is trained on and serves.
+    prompt = feedback_messages(
+        AnswerFacts(
+            "intro-programming",
+            "What is a leaf?",
+            "The node at the bottom of the tree.",
+            missed=["A node that has no children."],
+            hint="A node that has no children.",
+        )
+    )
 
     fast = Interviewer(InterviewerFiles(tuned.base_dir, tmp_path / "f32.gguf", None), "llama.cpp", 32)
     pieces = list(fast.stream(prompt))
