@@ -35,7 +35,7 @@ from mockmentor.interviewer.lora import encode_examples, read_examples, target_l
 from mockmentor.interviewer.turn_diversity import diversity
 from mockmentor.model_assets import resolve
 
-from .interviewer_metrics import fit_hint_threshold, reply_agreement, turn_metrics
+from .interviewer_metrics import RATES, fit_hint_threshold, reply_agreement, turn_metrics
 
 # (goal, higher is better)
 GOALS = {
@@ -45,15 +45,6 @@ GOALS = {
     "on_topic": (0.95, True),
     "no_invented_score": (0.95, True),
 }
-RATES = [
-    "leak",
-    "hint_targeting",
-    "specificity",
-    "similarity",
-    "well_formed",
-    "on_topic",
-    "no_invented_score",
-]
 
 
 @dataclass(config=STRICT)

@@ -29,6 +29,15 @@ from mockmentor.interviewer.leak import content_words, leaked_points
 from mockmentor.interviewer.turn import TurnFormatError, invented_numbers, parse_turn
 
 _QUESTION = re.compile(r"[^.!?]*\?")
+RATES = (
+    "leak",
+    "hint_targeting",
+    "specificity",
+    "similarity",
+    "well_formed",
+    "on_topic",
+    "no_invented_score",
+)
 PER_TOPIC = ("leak", "hint_targeting", "specificity", "similarity", "well_formed")
 
 
@@ -136,17 +145,8 @@ def turn_metrics(
 
 
 def _rates(judgements: list[dict]) -> dict[str, float | None]:
-    keys = (
-        "leak",
-        "hint_targeting",
-        "specificity",
-        "similarity",
-        "well_formed",
-        "on_topic",
-        "no_invented_score",
-    )
     rates: dict[str, float | None] = {}
-    for key in keys:
+    for key in RATES:
         values = [j[key] for j in judgements if j[key] is not None]
         # None, not NaN, when no turn applies: JSON has no NaN
         rates[key] = round(float(np.mean(values)), 4) if values else None
