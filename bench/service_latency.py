@@ -2,17 +2,21 @@
 
 Starts the service exactly as `make run` does (the pipeline's champion scorer and tuned
 interviewer, Whisper base int8, Piper) on loopback with a throw-away SQLite database, then
-answers with real speech: the recorded clips in data/raw/speech and real student answers
-from the Mohler set (held-out eval questions) spoken by Piper. Per turn it records, on the
+answers with real speech: the recorded clips in data/raw/speech (which answer no question, so
+the service asks again without the model) and then, spoken by Piper, real Mohler student answers
+to the question the interviewer just asked (`SpokenAnswers`). Per turn it records, on the
 client, end of upload -> first audio byte of the reply (first `sentence` event of the
 streaming endpoint) and -> the audio of the next question (the reply's last sentence),
 plus the service's own per-stage timings. The baseline measured in the same run is the
 whole-turn endpoint (/answer_audio), whose first audio byte arrives with the whole turn.
 
     python bench/service_latency.py [--turns 24] [--concurrency 4 16] [--speech-models whisper-base ...]
+                                    [--interviewers base:interviewer-base ...]
 
 Every speech model is measured (latency and word error rate on the same clips); the whole-turn
-baseline and the concurrency runs use the first one (the default in configs/serving.yaml).
+baseline and the concurrency runs use the first one (the default in configs/serving.yaml). The
+same clips then go through each of `--interviewers` (default: the untuned packaged base, the same
+size as the served model), so the cost of the served turns is measured in the same run.
 
 Writes bench/results/service_latency.json.
 """
@@ -45,17 +49,51 @@ REPO = Path(__file__).resolve().parent.parent
 STAGES = ["decode", "speech_to_text", "score", "interviewer_first_sentence", "tts_first_sentence"]
 
 
-def answer_clips(count: int) -> tuple[list[tuple[str, bytes]], dict[str, str]]:
-    """Recorded clips first, then Piper speaking real student answers (8-40 words); and what each says."""
-    said = transcripts()
+def recorded_clips() -> tuple[list[tuple[str, bytes]], dict[str, str]]:
+    """The recorded clips in data/raw/speech and what each says (they answer no bank question)."""
     clips = [(p.name, p.read_bytes()) for p in sorted(SPEECH.glob("*.*")) if p.suffix in (".wav", ".flac")]
-    answers = pd.read_parquet(REPO / "data/processed/answers.parquet")
-    words = answers["text"].str.split().str.len()
-    picked = answers[(words >= 8) & (words <= 40)].sample(n=max(0, count - len(clips)), random_state=0)
-    voice = PiperTextToSpeech(resolve("piper-voice"), threads=os.cpu_count() or 2)
-    clips += [(f"piper:{row.id}", voice.wav(row.text)) for row in picked.itertuples()]
-    said |= {f"piper:{row.id}": row.text for row in picked.itertuples()}
-    return clips[:count], said
+    return clips, transcripts()
+
+
+def _plain(text: str) -> str:
+    return " ".join(re.sub(r"[^a-z0-9 ]+", " ", text.lower()).split())
+
+
+class SpokenAnswers:
+    """Real student answers to the question the interviewer just asked, spoken by Piper.
+
+    An answer to some other question is flagged off topic and answered by the service's retry
+    line, which never reaches the interviewer model: a latency bench must answer what is asked.
+    The question is found by its text in what the interviewer said (a follow-up keeps the last
+    one); its answers of 8-40 words are taken in a fixed order.
+    """
+
+    def __init__(self) -> None:
+        answers = pd.read_parquet(REPO / "data/processed/answers.parquet")
+        words = answers["text"].str.split().str.len()
+        answers = answers[(words >= 8) & (words <= 40)].sort_values("id")
+        self.by_question = {
+            q: list(zip(g["id"], g["text"], strict=True)) for q, g in answers.groupby("question_id")
+        }
+        questions = pd.read_parquet(REPO / "data/processed/questions.parquet")
+        self.questions = [
+            (_plain(t.rstrip("?")), q) for q, t in zip(questions["id"], questions["text"], strict=True)
+        ]
+        self.voice = PiperTextToSpeech(resolve("piper-voice"), threads=os.cpu_count() or 2)
+        self.said: dict[str, str] = {}
+        self.current: str | None = None
+        self._audio: dict[str, bytes] = {}
+
+    def answer(self, asked: str, turn: int) -> tuple[str, bytes]:
+        spoken = _plain(asked)
+        found = [q for text, q in self.questions if text and text in spoken and q in self.by_question]
+        self.current = found[0] if found else self.current or next(iter(self.by_question))
+        answer_id, text = self.by_question[self.current][turn % len(self.by_question[self.current])]
+        name = f"piper:{answer_id}"
+        if name not in self._audio:
+            self._audio[name] = self.voice.wav(text)
+        self.said[name] = text
+        return name, self._audio[name]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -105,7 +143,9 @@ class Client:
             "question_audio_ms": last_audio,
             "server": turn["timings_ms"],
             "finished": turn["finished"],
+            "interviewer_said": turn["reply"],
             "reply_source": turn["reply_source"],
+            "reply_words": len(turn["reply"].split()),
             "busy_answers": busy,
         }
 
@@ -119,17 +159,30 @@ class Client:
         return {
             "first_audio_ms": (time.perf_counter() - started) * 1000,
             "finished": response.json()["finished"],
+            "interviewer_said": response.json()["reply"],
         }
 
 
-def sequential(client: Client, clips: list[tuple[str, bytes]], label: str, stream: bool = True) -> list[dict]:
-    """One candidate at a time; a new session whenever an interview finishes."""
+def sequential(
+    client: Client,
+    recorded: list[tuple[str, bytes]],
+    spoken: SpokenAnswers,
+    turns: int,
+    label: str,
+    stream: bool = True,
+) -> list[dict]:
+    """One candidate at a time, a new session whenever an interview finishes: the recorded clips
+    first, then real answers to the question asked."""
     results, session = [], client.start()
-    for clip in tqdm(clips, desc=f"{label} turns", unit="turn"):
+    asked = session["reply"]
+    for turn in tqdm(range(turns), desc=f"{label} turns", unit="turn"):
+        clip = recorded[turn] if turn < len(recorded) else spoken.answer(asked, turn)
         result = client.streamed_turn(session, clip) if stream else client.whole_turn(session, clip)
         results.append(result)
+        asked = result["interviewer_said"]
         if result["finished"]:
             session = client.start()
+            asked = session["reply"]
     return results
 
 
@@ -185,10 +238,12 @@ def word_error_rate(results: list[dict], said: dict[str, str]) -> float:
     )
 
 
-def serving_config(base: Path, speech_model: str, folder: Path) -> Path:
+def serving_config(base: Path, speech_model: str, folder: Path, interviewer: str | None = None) -> Path:
     config = yaml.safe_load(base.read_text())
     config["serve"]["speech_model"] = speech_model
-    path = folder / f"serving-{speech_model}.yaml"
+    if interviewer:
+        config["serve"]["interviewer"] = interviewer
+    path = folder / f"serving-{speech_model}-{len(list(folder.glob('serving-*')))}.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
 
@@ -212,6 +267,12 @@ def summary(results: list[dict]) -> dict:
         }
         out["server_first_audio_p50_ms"] = percentile([r["server"]["first_audio"] for r in results], 50)
         out["reply_sources"] = pd.Series([r["reply_source"] for r in results]).value_counts().to_dict()
+        out["reply_words_p50"] = percentile([r["reply_words"] for r in results], 50)
+        # the turns the interviewer model spoke (not the service's own retry or fallback lines)
+        modelled = [r["first_audio_ms"] for r in results if r["reply_source"] != "template"]
+        out["model_turns"] = len(modelled)
+        out["model_turns_first_audio_p50_ms"] = percentile(modelled, 50)
+        out["model_turns_first_audio_p95_ms"] = percentile(modelled, 95)
     return out
 
 
@@ -224,10 +285,16 @@ def main() -> None:
     parser.add_argument("--turns-per-session", type=int, default=2)
     parser.add_argument("--config", type=Path, default=REPO / "configs/serving.yaml")
     parser.add_argument("--speech-models", nargs="+", default=["whisper-base", "whisper-tiny-en"])
+    parser.add_argument(
+        "--interviewers", nargs="*", default=["base:interviewer-base"],
+        help="other interviewers to time with the first speech model, beside the configured one",
+    )  # fmt: skip
     parser.add_argument("--output", type=Path, default=REPO / "bench/results/service_latency.json")
     args = parser.parse_args()
 
-    clips, said = answer_clips(args.turns)
+    recorded, said = recorded_clips()
+    recorded = recorded[: args.turns]
+    spoken = SpokenAnswers()
     by_model: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as work:
         for number, speech_model in enumerate(args.speech_models):
@@ -240,30 +307,55 @@ def main() -> None:
             try:
                 url = f"http://127.0.0.1:{port}"
                 client = Client(url)
-                client.streamed_turn(client.start(), clips[0])  # warm-up: first calls allocate
-                streamed = sequential(client, clips, f"{speech_model} streamed")
-                result = {"streamed": summary(streamed), "word_error_rate": word_error_rate(streamed, said)}
+                client.streamed_turn(client.start(), recorded[0])  # warm-up: first calls allocate
+                streamed = sequential(client, recorded, spoken, args.turns, f"{speech_model} streamed")
+                result = {
+                    "streamed": summary(streamed),
+                    "word_error_rate": word_error_rate(streamed, said | spoken.said),
+                }
                 if number == 0:  # the baseline and the load test, on the default model
-                    result["whole_turn_baseline"] = summary(sequential(client, clips, "whole", stream=False))
+                    whole = sequential(client, recorded, spoken, args.turns, "whole", stream=False)
+                    result["whole_turn_baseline"] = summary(whole)
                     result["first_audio_speedup_vs_whole_turn"] = round(
                         result["whole_turn_baseline"]["first_audio_p50_ms"]
                         / result["streamed"]["first_audio_p50_ms"],
                         2,
                     )
+                    # load: the same clips as the sequential run, in a fixed order
+                    clips = recorded + [(name, spoken._audio[name]) for name in sorted(spoken._audio)]
                     result["concurrency"] = [
                         concurrent(url, clips, n, args.turns_per_session) for n in args.concurrency
                     ]
                 by_model[speech_model] = result
             finally:
                 stop_service(process)
+        # The same clips through other interviewers (first speech model): what the served
+        # model's longer, specific turns cost against an interviewer of the same size.
+        by_interviewer = {"configured": by_model[args.speech_models[0]]["streamed"]}
+        for interviewer in args.interviewers:
+            port = free_port()
+            config = serving_config(args.config, args.speech_models[0], Path(work), interviewer)
+            with (Path(work) / "interviewer.log").open("wb") as sink:
+                process = start_service(
+                    port, config=config, database_url=f"sqlite:///{work}/{interviewer[-12:]}.db", log=sink
+                )
+            try:
+                client = Client(f"http://127.0.0.1:{port}")
+                client.streamed_turn(client.start(), recorded[0])
+                by_interviewer[interviewer] = summary(
+                    sequential(client, recorded, spoken, args.turns, interviewer)
+                )
+            finally:
+                stop_service(process)
     report = {
         "machine": {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine()},
         "config": str(args.config),
         "clips": {
-            "recorded": sum(not c[0].startswith("piper:") for c in clips),
-            "piper_spoken_answers": sum(c[0].startswith("piper:") for c in clips),
+            "recorded": len(recorded),
+            "piper_spoken_answers_to_the_question_asked": len(spoken.said),
         },
         "speech_models": by_model,
+        "interviewers": by_interviewer,
         "goal_first_audio_p50_ms": 1000,
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,9 @@ MOCKMENTOR_DATABASE_URL (the service's). Writes
                                  (build_dialogues trains on the well-rated ones)
   data/collected/answers.jsonl   Answer rows, source "collected": a transcript with the score its
                                  candidate said it deserved (train_scorer adds them to training)
-  data/collected/report.json     what was exported and what was skipped, and why
+  data/collected/report.json     what was exported and what was skipped, and why; and the
+                                 mean rating of the feedback each interviewer version gave
+                                 (also logged to MLflow, one metric per version)
 Every row is validated with the same schema its reader uses, so a corrupt row (a rating out
 of range, a score that is not a number, a prompt that is not a list of messages) stops here:
 it is counted in the report, named by turn id and field on the console and in the MLflow
@@ -19,6 +21,9 @@ exported files change.
 from __future__ import annotations
 
 import json
+import re
+import statistics
+from collections import defaultdict
 from dataclasses import asdict, field
 from pathlib import Path
 
@@ -45,6 +50,7 @@ def main(config_path: Path = Path("configs/data.yaml")) -> dict:
         "skipped_invalid": 0,
     }  # fmt: skip
     turns, answers, rejected = [], [], []
+    ratings_by_interviewer: dict[str, list[int]] = defaultdict(list)
 
     def validated(model: type[R], row_of: str, **values: object) -> R | None:
         try:
@@ -57,6 +63,9 @@ def main(config_path: Path = Path("configs/data.yaml")) -> dict:
 
     for turn, rating in store.rated_turns():
         counts["rated_turns"] += 1
+        if turn.kind == "feedback" and 1 <= rating.rating <= 5:  # how candidates find each version
+            version = (turn.model_versions or {}).get("interviewer", "unknown")
+            ratings_by_interviewer[str(version)].append(rating.rating)
         # An answer that did not address its question teaches neither model anything true.
         if turn.off_topic:
             counts["skipped_off_topic"] += 1
@@ -97,8 +106,12 @@ def main(config_path: Path = Path("configs/data.yaml")) -> dict:
         with path.open("w", encoding="utf-8") as out:
             for row in rows:
                 out.write(row.model_dump_json() + "\n")
+    by_version = {
+        version: {"feedback_turns": len(values), "mean_rating": round(statistics.mean(values), 3)}
+        for version, values in sorted(ratings_by_interviewer.items())
+    }
     config.report.parent.mkdir(parents=True, exist_ok=True)
-    config.report.write_text(json.dumps(counts, indent=2) + "\n")
+    config.report.write_text(json.dumps(counts | {"ratings_by_interviewer": by_version}, indent=2) + "\n")
 
     from mockmentor.tracking import stage_run
 
@@ -106,5 +119,13 @@ def main(config_path: Path = Path("configs/data.yaml")) -> dict:
         import mlflow
 
         mlflow.log_metrics({k: float(v) for k, v in counts.items()})
+        # one series per interviewer version: metric names allow letters, digits and _-./ only
+        mlflow.log_metrics(
+            {
+                f"mean_rating.{re.sub(r'[^A-Za-z0-9_./-]+', '_', version).strip('_')}": v["mean_rating"]
+                for version, v in by_version.items()
+            }
+        )
+        mlflow.log_dict(by_version, "ratings_by_interviewer.json")
         mlflow.log_dict({"rejected": rejected}, "rejected_rows.json")  # ids and fields, no transcripts
-    return counts
+    return counts | {"ratings_by_interviewer": by_version}

@@ -70,6 +70,14 @@ class EvaluateScorerConfig:
     encoder: str = field(metadata={"help": "pretrained encoder for the cosine baseline"})
     metrics: Path = field(metadata={"help": "output metrics (a DVC metric)"})
     plots_dir: Path = field(metadata={"help": "output folder for plots"})
+    uq_predictions: Path = field(
+        metadata={"help": "every real answer scored by the fold that never saw its question (parquet)"}
+    )
+
+
+UQ_PREDICTION_COLUMNS = [
+    "question_id", "fold", "answer", "score", "stacked", "low", "high", "stacked_off_topic"
+]  # fmt: skip
 
 
 def per_question_pearson(frame: pd.DataFrame, column: str) -> pd.Series:
@@ -301,6 +309,10 @@ def main(config_path: Path = Path("configs/scorer.yaml")) -> dict:
     report["goals"] = goals(report)
     config.metrics.parent.mkdir(parents=True, exist_ok=True)
     config.metrics.write_text(json.dumps(report, indent=2) + "\n")
+    # The scores a live interview gives on a question the scorer never saw: the interviewer's
+    # evaluation plans its verdicts from them.
+    config.uq_predictions.parent.mkdir(parents=True, exist_ok=True)
+    frames["uq"][UQ_PREDICTION_COLUMNS].sort_index().to_parquet(config.uq_predictions)
     pictures = scorer_plots.all_plots(frames, pooled, report, METHODS, SHIPPED, config.plots_dir)
 
     import mlflow

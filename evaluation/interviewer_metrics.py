@@ -20,8 +20,10 @@ from __future__ import annotations
 import random
 import re
 from collections import defaultdict
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from sklearn.metrics import roc_auc_score, roc_curve
 
 from mockmentor.interviewer.coverage import KeyPointCoverage
@@ -39,6 +41,19 @@ RATES = (
     "no_invented_score",
 )
 PER_TOPIC = ("leak", "hint_targeting", "specificity", "similarity", "well_formed")
+
+
+def topic_material(processed_dir: Path, coverage: KeyPointCoverage) -> dict[str, np.ndarray]:
+    rows = pd.concat(
+        [
+            pd.read_parquet(processed_dir / "questions.parquet"),
+            pd.read_parquet(processed_dir / "bank.parquet"),
+        ]
+    )
+    return {
+        topic: coverage.embed(group["text"].tolist() + group["reference_answer"].tolist())
+        for topic, group in rows.groupby("topic")
+    }
 
 
 def closing_question(reply: str) -> tuple[str, bool]:

@@ -168,6 +168,27 @@ def evaluate_interviewer(config: ConfigOption = Path("configs/interviewer.yaml")
         typer.echo(f"{model:12} " + "  ".join(f"{k}={v}" for k, v in metrics.items()))
 
 
+@app.command("compare-interviewer-bases")
+@user_errors
+def compare_interviewer_bases(config: ConfigOption = Path("configs/interviewer.yaml")) -> None:
+    """DVC stage `compare_interviewer_bases`: training cost, latency and untuned quality per base."""
+    from mockmentor.evaluation.compare_interviewer_bases import main
+
+    typer.echo(json.dumps(main(config), indent=2))
+
+
+@app.command("judge-interviewer")
+@user_errors
+def judge_interviewer(config: ConfigOption = Path("configs/interviewer.yaml")) -> None:
+    """DVC stage `judge_interviewer`: blind pairwise preference between interviewers' turns."""
+    from mockmentor.evaluation.judge_interviewer import main
+
+    report = main(config)
+    for name, result in report["comparisons"].items():
+        low, high = result["ci95"]
+        typer.echo(f"{name}: win rate {result['win_rate']:.3f} (95 % CI {low:.3f}-{high:.3f}), {result}")
+
+
 @app.command()
 @user_errors
 def score(
@@ -250,12 +271,12 @@ def models(
         failed |= status.state in ("missing", "refused", "failed")
     if failed:
         raise typer.Exit(1)
-    # Prove llama.cpp on every interviewer GGUF this machine has: the packaged base and, once the
+    # Prove llama.cpp on every GGUF this machine has: the packaged bases, the judge and, once the
     # pipeline has registered one, the served model. A native crash here is a verdict, not a crash.
-    from mockmentor.interviewer.decoding import InterviewerFiles
+    from mockmentor.model_assets import gguf_path
 
     ggufs = {
-        name: InterviewerFiles.base(name).gguf
+        name: gguf_path(name)
         for name, spec in load_specs(config).items()
         if any(f.endswith(".gguf") for f in spec.sha256)
     }

@@ -58,6 +58,7 @@ class ModelSpec:
     role: str = field(metadata={"help": "what the project uses the model for"})
     format: Literal["transformers", "gguf", "ctranslate2", "piper"]
     source: ModelSource
+    licence: str | None = field(default=None, metadata={"help": "the weights' licence (see NOTICE)"})
     sha256: dict[str, str] = field(default_factory=dict, metadata={"help": "pinned digest per file"})
     convert: Literal["gguf"] | None = field(default=None, metadata={"help": "one-off conversion"})
     converted_sha256: dict[str, str] = field(default_factory=dict)
@@ -279,3 +280,13 @@ def check(name: str, spec: ModelSpec, cache_dir: Path | None = None) -> ModelSta
 def resolved_path(name: str) -> Path:
     """`resolve` once per process for the project's own configuration (hot paths use this)."""
     return resolve(name)
+
+
+def gguf_path(name: str) -> Path:
+    """The GGUF file of model `name` (beside its converted transformers folder, if it has one)."""
+    spec = load_specs()[name]
+    gguf_name = next((f for f in spec.sha256 if f.endswith(".gguf")), None)
+    if gguf_name is None:
+        raise ModelAssetError(f"model '{name}' pins no .gguf file in configs/models.yaml")
+    folder = resolved_path(name)
+    return (folder.parent if spec.convert == "gguf" else folder) / gguf_name

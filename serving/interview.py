@@ -30,7 +30,13 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 
-from mockmentor.interviewer.guard import CLOSING, guarded_feedback, sentence_stream
+from mockmentor.interviewer.guard import (
+    CLOSING,
+    OFF_TOPIC,
+    OFF_TOPIC_AGAIN,
+    guarded_feedback,
+    sentence_stream,
+)
 from mockmentor.interviewer.templates import OPENER_LEADS
 from mockmentor.interviewer.turn import (
     AnswerFacts,
@@ -90,8 +96,6 @@ class Decision:
     off_topic: bool = False  # the answer did not address the question
 
 
-OFF_TOPIC = "That doesn't seem to answer the question — want to try again?"
-OFF_TOPIC_AGAIN = "That still doesn't answer the question, so let's move on."
 RETRIES_PER_QUESTION = 1
 
 

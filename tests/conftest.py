@@ -134,6 +134,7 @@ def tiny_scorer_config(folder: Path, robustness: Path, **recipe: object) -> dict
         "folds_features": str(folder / "scorer_folds.parquet"),
         "metrics": str(folder / "scorer.json"),
         "plots_dir": str(folder / "plots"),
+        "uq_predictions": str(folder / "uq_scores.parquet"),
     }
     return {"train_scorer": train, "evaluate_scorer": evaluate}
 

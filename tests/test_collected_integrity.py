@@ -75,9 +75,13 @@ def test_corrupt_database_rows_are_rejected_with_a_report_not_exported(
 
     store = Store.open(database_url)
     session_id, token, _ = new_session(store)
-    turns = [store.add_turn(session_id, token, position=i, **TURN) for i in (1, 2, 3, 4)]
-    for turn in turns:
-        store.rate(session_id, token, turn.id, 5, None, 4.0)
+    versions = ["interviewer/1 (llama.cpp)"] * 2 + ["interviewer/2 (llama.cpp)"] * 2
+    turns = [
+        store.add_turn(session_id, token, position=i, **TURN | {"model_versions": {"interviewer": v}})
+        for i, v in zip((1, 2, 3, 4), versions, strict=True)
+    ]
+    for turn, rating in zip(turns, (5, 5, 3, 4), strict=True):
+        store.rate(session_id, token, turn.id, rating, None, 4.0)
     good, bad_rating, bad_prompt, bad_score = turns
     # What a bad migration, a manual edit or another writer could leave behind.
     as_json = "CAST(:p AS JSON)" if store.engine.dialect.name == "postgresql" else ":p"
@@ -104,6 +108,15 @@ def test_corrupt_database_rows_are_rejected_with_a_report_not_exported(
     assert f"collected:{bad_prompt.id}" in exported_answers
     assert f"collected:{bad_score.id}" not in exported_answers
     assert report["skipped_invalid"] == 4
+    # the rating of every feedback turn, under the interviewer version that wrote it (9 is no rating)
+    assert report["ratings_by_interviewer"] == {
+        "interviewer/1 (llama.cpp)": {"feedback_turns": 1, "mean_rating": 5.0},
+        "interviewer/2 (llama.cpp)": {"feedback_turns": 2, "mean_rating": 3.5},
+    }
+    assert (
+        json.loads(Path(out["report"]).read_text())["ratings_by_interviewer"]
+        == report["ratings_by_interviewer"]
+    )
     printed = capsys.readouterr().out
     assert f"rejected turn {bad_rating.id} as RatedTurn: field 'rating'" in printed
     assert f"rejected turn {bad_prompt.id} as RatedTurn: field 'messages'" in printed

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import mlflow
+import pandas as pd
 import pytest
 import yaml
 from peft import PeftModel
@@ -23,6 +24,23 @@ REPO = Path(__file__).resolve().parent.parent
 TINY_RECIPE = {"max_steps": 6, "batch_size": 2, "max_examples": 24, "learning_rate": 1e-3, "logging_steps": 2}
 
 
+def graders_as_predictions(folder: Path) -> Path:
+    """evaluate_scorer's unseen-question scores in form, holding the graders' own scores: the
+    evaluation's plumbing is tested here, the scorer's folds in test_scorer.py."""
+    answers = pd.read_parquet(REPO / "data/processed/answers.parquet")
+    folds = pd.read_parquet(REPO / "data/splits/uq.parquet").set_index("question_id")["fold"]
+    path = folder / "uq_scores.parquet"
+    score = answers["score"].to_numpy()
+    frame = pd.DataFrame(
+        {"question_id": answers["question_id"].to_numpy(), "answer": answers["text"].to_numpy()},
+        index=pd.Index(answers["id"], name="id"),
+    )
+    frame["fold"] = frame["question_id"].map(folds)
+    frame = frame.assign(score=score, stacked=score, low=score - 1, high=score + 1, stacked_off_topic=False)
+    frame.to_parquet(path)
+    return path
+
+
 def write_config(folder: Path, dialogues: Path, **sections: dict) -> Path:
     config = yaml.safe_load((REPO / "configs/interviewer.yaml").read_text())
     config["train_interviewer"] |= {
@@ -34,6 +52,8 @@ def write_config(folder: Path, dialogues: Path, **sections: dict) -> Path:
     config["evaluate_interviewer"] |= {
         "dialogues_dir": str(dialogues / "dialogues"),
         "processed_dir": str(REPO / "data/processed"),
+        "uq_predictions": str(graders_as_predictions(folder)),
+        "replies": str(folder / "replies.jsonl"),
         "model_dir": str(folder / "interviewer"),
         "metrics": str(folder / "interviewer.json"),
         "samples": str(folder / "samples.md"),
@@ -103,7 +123,7 @@ def test_evaluation_stage_writes_every_key(trained: Path, built_dialogues: Path)
     report = evaluate_interviewer(trained / "interviewer.yaml")
     written = json.loads((trained / "interviewer.json").read_text())
     assert written == json.loads(json.dumps(report))
-    assert set(written["models"]) == {"written", "base", "tuned"}
+    assert set(written["models"]) == {"written", "base", "tuned", "template", "served"}
     rates = {
         "leak",
         "hint_targeting",
@@ -118,7 +138,23 @@ def test_evaluation_stage_writes_every_key(trained: Path, built_dialogues: Path)
             "mean_words", "per_topic", "distinct_trigrams_per_token", "perplexity"
         }  # fmt: skip
     assert written["fast_path_agreement"]["prompts"] == 2
-    assert set(written["goals"]) == {"leak", "hint_targeting", "well_formed", "on_topic", "no_invented_score"}
+    goals = {"leak", "hint_targeting", "well_formed", "on_topic", "no_invented_score", "verdict_kappa"}
+    assert set(written["goals"]) == set(written["goals_model_alone"]) == goals
+    # the service never speaks a broken turn: the guard repairs what the model got wrong
+    assert written["models"]["served"]["well_formed"] == 1 and written["models"]["served"]["leak"] in (
+        0,
+        None,
+    )
+    # planned from the graders' own scores, the verdicts agree with the graders' bands
+    assert written["verdict_vs_graders"]["cohen_kappa"] >= 0.8
+    replies = [json.loads(line) for line in (trained / "replies.jsonl").read_text().splitlines()]
+    assert len(replies) == 4 and set(replies[0]["replies"]) == {
+        "written",
+        "template",
+        "base",
+        "tuned",
+        "served",
+    }
     assert 0 < written["hint_threshold"]["threshold"] < 1 and written["hint_threshold"]["auc"] > 0.6
     # the written turns meet the goals their own measures set: they are what the model learns
     reference = written["models"]["written"]
@@ -137,3 +173,28 @@ def test_evaluation_stage_writes_every_key(trained: Path, built_dialogues: Path)
     assert 0 <= agreement["exact_match"] <= agreement["word_prefix_agreement"] <= 1
     assert (trained / "samples.md").read_text().count("**tuned:**") == 2
     assert (trained / "rates.png").stat().st_size > 0
+
+
+def test_base_comparison_times_training_and_replies_on_the_same_prompts(
+    trained: Path, built_dialogues: Path
+) -> None:
+    from mockmentor.evaluation.compare_interviewer_bases import main as compare_bases
+
+    section = {
+        "dialogues_dir": str(built_dialogues / "dialogues"),
+        "processed_dir": str(REPO / "data/processed"),
+        "model_dir": str(trained / "interviewer"),
+        "metrics": str(trained / "bases.json"),
+        "candidates": ["interviewer-base"],
+        "prompts": 2,
+        "lora_steps": 2,
+        "max_new_tokens": 24,
+    }
+    report = compare_bases(write_config(trained, built_dialogues, compare_interviewer_bases=section))
+    assert report == json.loads((trained / "bases.json").read_text())
+    assert report["prompts"] == 2 and report["served_tuned"]["base"] == "interviewer-base"
+    base = report["candidates"]["interviewer-base"]
+    assert base["lora_seconds_per_step"] > 0 and base["fits_cpu_budget"]  # 135M params: seconds a step
+    for measured in (report["served_tuned"], base["untuned"]):
+        assert 0 < measured["first_sentence_s_p50"] <= measured["reply_s_p50"]
+        assert 0 <= measured["well_formed"] <= 1 and measured["mean_words"] > 0

@@ -27,9 +27,14 @@ def test_every_configured_model_is_pinned(specs: dict[str, ModelSpec]) -> None:
         "whisper-base",
         "whisper-tiny-en",
         "piper-voice",
+        "interviewer-judge",
+        "interviewer-candidate-qwen",
     }
     for spec in specs.values():
         assert spec.sha256, spec.role
+        assert spec.licence, (
+            f"{spec.role}: record the weights' licence (and NOTICE where a package states none)"
+        )
 
 
 def test_split_whisper_weights_are_assembled_and_verified(specs: dict, tmp_path: Path) -> None:
@@ -124,4 +129,4 @@ def test_models_command_verifies_every_model() -> None:
         for line in result.output.splitlines()
         if line.split()[:1] in (["verified"], ["unpinned"], ["missing"], ["refused"])
     ]
-    assert states == ["verified"] * 5
+    assert states == ["verified"] * 7

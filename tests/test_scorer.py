@@ -207,6 +207,12 @@ def test_evaluation_writes_every_key_with_values_that_fit(trained: Path, evaluat
     for goal in written["goals"].values():
         assert isinstance(goal["met"], bool)
     assert len(list((trained / "plots").glob("*.png"))) == 7
+    # every real answer once, scored by the fold that held its question out (the interviewer's
+    # evaluation plans its verdicts from these)
+    predictions = pd.read_parquet(trained / "uq_scores.parquet")
+    assert sorted(predictions.index) == sorted(pairs["id"]) and predictions["stacked"].between(0, 5).all()
+    folds = pd.read_parquet(REPO / "data/splits/uq.parquet").set_index("question_id")["fold"]
+    assert (predictions["fold"] == predictions["question_id"].map(folds)).all()
 
 
 def test_a_fold_is_scored_by_a_fit_that_never_saw_its_labels(trained: Path) -> None:

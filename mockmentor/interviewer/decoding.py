@@ -90,12 +90,9 @@ class InterviewerFiles:
 
     @classmethod
     def base(cls, name: str = "interviewer-base", coverage_file: Path | None = None) -> InterviewerFiles:
-        from mockmentor.model_assets import load_specs, resolved_path
+        from mockmentor.model_assets import gguf_path, resolved_path
 
-        base_dir = resolved_path(name)
-        gguf_name = next((f for f in load_specs()[name].sha256 if f.endswith(".gguf")), None)
-        gguf = base_dir.parent / gguf_name if gguf_name else Path("missing.gguf")
-        return cls(base_dir, gguf, coverage_file=coverage_file or cls.coverage_file)
+        return cls(resolved_path(name), gguf_path(name), coverage_file=coverage_file or cls.coverage_file)
 
     @classmethod
     def tuned(cls, model_dir: Path) -> InterviewerFiles:

@@ -20,6 +20,10 @@ from .templates import fallback_hint, fallback_lead
 from .turn import MAX_WORDS, ROLE_LEAK, AnswerFacts
 
 CLOSING = "That was the last question; your report is ready."
+# An answer the scorer flags as not addressing the question never reaches the model: no praise,
+# the question again (once), then the next one.
+OFF_TOPIC = "That doesn't seem to answer the question — want to try again?"
+OFF_TOPIC_AGAIN = "That still doesn't answer the question, so let's move on."
 _BOUNDARY = re.compile(r"(?<=[.!?])\s+")
 
 

@@ -82,8 +82,11 @@ def collator(tokenizer: Any) -> Any:
     return DataCollatorForSeq2Seq(tokenizer, padding=True, label_pad_token_id=IGNORE, return_tensors="pt")
 
 
-def fit(model: Any, tokenizer: Any, train: Any, recipe: LoraRecipe, work_dir: Path) -> tuple[Any, list[dict]]:
-    """Wrap `model` with LoRA adapters and train them; returns the peft model and its log."""
+def fit(
+    model: Any, tokenizer: Any, train: Any, recipe: LoraRecipe, work_dir: Path, callbacks: list | None = None
+) -> tuple[Any, list[dict]]:
+    """Wrap `model` with LoRA adapters and train them; returns the peft model and its log.
+    `callbacks`: transformers TrainerCallbacks (the base comparison times steps with one)."""
     from peft import LoraConfig, get_peft_model
     from transformers import Trainer, TrainingArguments, set_seed
 
@@ -112,7 +115,13 @@ def fit(model: Any, tokenizer: Any, train: Any, recipe: LoraRecipe, work_dir: Pa
         use_cpu=not torch.cuda.is_available(),
         dataloader_num_workers=0,
     )
-    trainer = Trainer(model=peft_model, args=args, train_dataset=train, data_collator=collator(tokenizer))
+    trainer = Trainer(
+        model=peft_model,
+        args=args,
+        train_dataset=train,
+        data_collator=collator(tokenizer),
+        callbacks=callbacks,
+    )
     trainer.train()
     history = [
         {"step": entry["step"], "loss": entry["loss"]}

@@ -1,0 +1,71 @@
+"""The verdict a candidate hears on an unseen question, against the graders' score band.
+
+The plan decides the verdict and the model words it (mockmentor/interviewer/turn.py). In a live
+interview the plan's evidence is the scorer's score on a question the scorer never saw, its
+off-topic flag, and the key points the coverage rule finds. So the verdict is measured on the
+real answers to the held-out questions, each scored by the unseen-question fold of
+`evaluate_scorer` (evaluation/predictions/uq_scores.parquet), exactly as the service would plan
+it; the label is the graders' mean score cut into the same bands the written turns use. The
+two graders' own bands, one against the other, show how reproducible those bands are at all.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from sklearn.metrics import cohen_kappa_score, confusion_matrix
+
+from mockmentor.interviewer.coverage import CoverageRule, KeyPointCoverage
+from mockmentor.interviewer.turn import plan_verdict
+
+BANDS = ("complete", "partial", "off_track")
+
+
+def grader_band(score: float, full_marks: float, wrong: float) -> str:
+    return "complete" if score >= full_marks else "off_track" if score <= wrong else "partial"
+
+
+def plan_verdicts(
+    predictions: pd.DataFrame,
+    key_points: dict[str, list[str]],
+    rule: CoverageRule,
+    coverage: KeyPointCoverage,
+) -> list[str]:
+    """The service's verdict on each scored answer (`stacked` score, `stacked_off_topic` flag)."""
+    points = [key_points[q] for q in predictions["question_id"]]
+    similarities = coverage.similarities(predictions["answer"].tolist(), points)
+    verdicts = []
+    for row, question_points, sims in zip(predictions.itertuples(), points, similarities, strict=True):
+        hits = [] if row.stacked_off_topic else rule.covered(sims, row.stacked)
+        missed = [p for p, hit in zip(question_points, hits, strict=False) if not hit]
+        verdicts.append(plan_verdict(bool(row.stacked_off_topic), missed, float(row.stacked), rule.wrong))
+    return verdicts
+
+
+def verdict_agreement(
+    predictions: pd.DataFrame,
+    key_points: dict[str, list[str]],
+    rule: CoverageRule,
+    coverage: KeyPointCoverage,
+    full_marks: float,
+) -> dict:
+    """Cohen's kappa and the confusion of the planned verdicts against the graders' bands (an
+    answer flagged off topic counts as off track, the band a grader would give it)."""
+    verdicts = plan_verdicts(predictions, key_points, rule, coverage)
+    planned = ["off_track" if v == "off_topic" else v for v in verdicts]
+    graders = [grader_band(s, full_marks, rule.wrong) for s in predictions["score"]]
+    # How far the graders' bands are reproducible at all: one grader's band against the other's.
+    one, other = (
+        [grader_band(s, full_marks, rule.wrong) for s in predictions[g]] for g in ("grader1", "grader2")
+    )
+    return {
+        "answers": len(planned),
+        "questions": int(predictions["question_id"].nunique()),
+        "cohen_kappa": round(float(cohen_kappa_score(graders, planned, labels=list(BANDS))), 4),
+        "graders_with_each_other_kappa": round(float(cohen_kappa_score(one, other, labels=list(BANDS))), 4),
+        "flagged_off_topic": sum(v == "off_topic" for v in verdicts),
+        "confusion": {
+            "rows_graders": list(BANDS),
+            "columns_planned": list(BANDS),
+            "counts": confusion_matrix(graders, planned, labels=list(BANDS)).tolist(),
+        },
+    }

@@ -1,0 +1,33 @@
+"""What the candidate hears: the tuned model's reply as the service speaks it.
+
+The service does not speak the model's raw words. An answer the scorer flags as not addressing
+the question never reaches the model: the candidate hears the retry line and the question again.
+Every other reply goes through the guard (mockmentor/interviewer/guard.py), which keeps the
+model's sentences while they keep the turn contract, drops any that gives a missed point away,
+and completes what is missing (a lead, the hint question, the plan's next question) from lines
+that name no point. Measuring both the raw replies and these turns shows what the model writes
+and what the guard has to repair.
+"""
+
+from __future__ import annotations
+
+from mockmentor.interviewer.guard import OFF_TOPIC, guarded_feedback, sentence_stream
+from mockmentor.interviewer.turn import AnswerFacts
+
+
+def served_turn(reply: str, facts: dict, seed: int) -> tuple[str, bool]:
+    """The turn the service would speak for `reply`, and whether the guard had to repair it (put
+    in a line of its own where the model's was missing or broke the contract; the plan's next
+    question after a complete answer is the design, not a repair)."""
+    answer = AnswerFacts(**facts)
+    if answer.verdict == "off_topic":
+        return f"{OFF_TOPIC} {answer.question}", False
+    written = list(sentence_stream(iter([reply])))
+    spoken = [
+        sentence
+        for sentence, _ in guarded_feedback(
+            iter(written), answer, probe=answer.hint is not None, next_text=answer.next_question, seed=seed
+        )
+    ]
+    planned = f"Next question: {answer.next_question}"
+    return " ".join(spoken), any(s not in written and s != planned for s in spoken)
