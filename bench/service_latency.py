@@ -95,6 +95,10 @@ class SpokenAnswers:
         self.said[name] = text
         return name, self._audio[name]
 
+    def clips(self) -> list[tuple[str, bytes]]:
+        """Every answer spoken so far, in a fixed order."""
+        return [(name, self._audio[name]) for name in sorted(self._audio)]
+
 
 def percentile(values: list[float], q: float) -> float:
     return round(float(np.percentile(values, q)), 1) if values else float("nan")
@@ -322,7 +326,7 @@ def main() -> None:
                         2,
                     )
                     # load: the same clips as the sequential run, in a fixed order
-                    clips = recorded + [(name, spoken._audio[name]) for name in sorted(spoken._audio)]
+                    clips = recorded + spoken.clips()
                     result["concurrency"] = [
                         concurrent(url, clips, n, args.turns_per_session) for n in args.concurrency
                     ]

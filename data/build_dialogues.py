@@ -36,6 +36,7 @@ from sklearn.metrics import cohen_kappa_score, confusion_matrix
 
 from mockmentor.config import STRICT, load_section
 from mockmentor.interviewer.coverage import KeyPointCoverage
+from mockmentor.interviewer.score_bands import BANDS, band
 from mockmentor.interviewer.templates import conversational
 from mockmentor.interviewer.turn import AnswerFacts, TurnFormatError, feedback_messages, parse_turn
 from mockmentor.model_assets import resolve
@@ -45,7 +46,6 @@ from .coverage_fit import confusion, fit, fitted_rule, hand_set_rule, point_rows
 from .demonstrations import Demonstration, diversity, files, load, records
 
 SPLITS = ("train", "val", "eval")
-BANDS = ("complete", "partial", "off_track")  # the graders' score bands a verdict is compared with
 
 
 @dataclass(config=STRICT)
@@ -77,10 +77,6 @@ class BuildDialoguesConfig:
 def cut_words(text: str, limit: int) -> str:
     words = text.split()
     return " ".join(words[:limit]) + (" …" if len(words) > limit else "")
-
-
-def band(score: float, full_marks: float, wrong: float) -> str:
-    return "complete" if score >= full_marks else "off_track" if score <= wrong else "partial"
 
 
 def next_questions(questions: pd.DataFrame, bank: pd.DataFrame) -> dict[str, str]:

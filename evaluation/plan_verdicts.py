@@ -15,13 +15,8 @@ import pandas as pd
 from sklearn.metrics import cohen_kappa_score, confusion_matrix
 
 from mockmentor.interviewer.coverage import CoverageRule, KeyPointCoverage
+from mockmentor.interviewer.score_bands import BANDS, band
 from mockmentor.interviewer.turn import plan_verdict
-
-BANDS = ("complete", "partial", "off_track")
-
-
-def grader_band(score: float, full_marks: float, wrong: float) -> str:
-    return "complete" if score >= full_marks else "off_track" if score <= wrong else "partial"
 
 
 def plan_verdicts(
@@ -52,11 +47,9 @@ def verdict_agreement(
     answer flagged off topic counts as off track, the band a grader would give it)."""
     verdicts = plan_verdicts(predictions, key_points, rule, coverage)
     planned = ["off_track" if v == "off_topic" else v for v in verdicts]
-    graders = [grader_band(s, full_marks, rule.wrong) for s in predictions["score"]]
+    graders = [band(s, full_marks, rule.wrong) for s in predictions["score"]]
     # How far the graders' bands are reproducible at all: one grader's band against the other's.
-    one, other = (
-        [grader_band(s, full_marks, rule.wrong) for s in predictions[g]] for g in ("grader1", "grader2")
-    )
+    one, other = ([band(s, full_marks, rule.wrong) for s in predictions[g]] for g in ("grader1", "grader2"))
     return {
         "answers": len(planned),
         "questions": int(predictions["question_id"].nunique()),

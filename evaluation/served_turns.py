@@ -11,7 +11,7 @@ and what the guard has to repair.
 
 from __future__ import annotations
 
-from mockmentor.interviewer.guard import OFF_TOPIC, guarded_feedback, sentence_stream
+from mockmentor.interviewer.guard import CLOSING, OFF_TOPIC, guarded_feedback, sentence_stream
 from mockmentor.interviewer.turn import AnswerFacts
 
 
@@ -29,5 +29,6 @@ def served_turn(reply: str, facts: dict, seed: int) -> tuple[str, bool]:
             iter(written), answer, probe=answer.hint is not None, next_text=answer.next_question, seed=seed
         )
     ]
-    planned = f"Next question: {answer.next_question}"
+    # what the plan says after a complete answer: the next question, or the closing line
+    planned = f"Next question: {answer.next_question}" if answer.next_question else CLOSING
     return " ".join(spoken), any(s not in written and s != planned for s in spoken)
