@@ -10,7 +10,7 @@ export BENTOML_DO_NOT_TRACK := true
 export PYTHONUNBUFFERED := 1
 PORT ?= 3000
 
-.PHONY: setup llama browser run serve pipeline models test test-fast lint bench fuzz faults soak bento clean
+.PHONY: setup llama browser sandbox run serve pipeline models test test-fast lint bench fuzz faults soak bento clean
 
 $(VENV)/.installed: pyproject.toml mockmentor/interviewer/llama_build.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,23 +48,31 @@ browser:
 		(apt-get update -q && apt-get install -y -q chromium) || \
 		echo "warning: chromium could not be installed; the browser test will be skipped"
 
+# Debian's bubblewrap for the coding round's sandbox (candidate code never runs without it).
+sandbox:
+	command -v bwrap >/dev/null || apt-get install -y -q bubblewrap || \
+		(apt-get update -q && apt-get install -y -q bubblewrap) || \
+		echo "warning: bubblewrap could not be installed; the coding round and its tests are off"
+
 lint: setup
 	ruff check .
 	ruff format --check .
 
-test: lint browser
+test: lint browser sandbox
 	pytest
 
 # The development tier: every folder on real data, no training, no service process (< 3 min).
 test-fast: lint
 	pytest -m "not slow"
 
-bench: models
+bench: models sandbox
 	dvc repro train_scorer train_interviewer
 	python bench/scorer_throughput.py
 	python bench/interviewer_speed.py
 	python bench/llama_builds.py
 	python bench/service_latency.py
+	dvc repro build_coding_problems
+	python bench/sandbox_throughput.py
 
 # Hostile input against the running service on loopback: malformed audio corpus + schemathesis.
 fuzz: models

@@ -79,6 +79,15 @@ def build_robustness(config: ConfigOption = Path("configs/data.yaml")) -> None:
     typer.echo(json.dumps(main(config), indent=2))
 
 
+@app.command("build-coding-problems")
+@user_errors
+def build_coding_problems(config: ConfigOption = Path("configs/data.yaml")) -> None:
+    """DVC stage `build_coding_problems`: HumanEval's problems -> coding-round questions with a difficulty."""
+    from mockmentor.data.build_coding_problems import main
+
+    typer.echo(json.dumps(main(config), indent=2))
+
+
 @app.command("train-scorer")
 @user_errors
 def train_scorer(config: ConfigOption = Path("configs/scorer.yaml")) -> None:
@@ -216,6 +225,34 @@ def score(
         typer.secho(f"error: {problem['loc'][0]}: {problem['msg']}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
     typer.echo(result.model_dump_json())
+
+
+@app.command("run-code")
+@user_errors
+def run_code(
+    solution: Annotated[Path, typer.Argument(help="a Python file with the candidate's solution")],
+    problem: Annotated[str, typer.Option(help="a coding problem id, e.g. HumanEval/0")],
+    problems: Annotated[Path, typer.Option(help="written by build_coding_problems")] = Path(
+        "data/coding/problems.jsonl"
+    ),
+) -> None:
+    """Run a solution against a coding problem's tests in the sandbox, after its preflight."""
+    from mockmentor.coding.problems import load_problems
+    from mockmentor.coding.sandbox import Sandbox, SandboxUnavailable, load_sandbox_limits
+
+    known = load_problems(problems)
+    if problem not in known:
+        raise typer.BadParameter(f"no problem '{problem}' in {problems} (e.g. {next(iter(known))})")
+    try:
+        sandbox = Sandbox(load_sandbox_limits())
+        sandbox.preflight()
+    except SandboxUnavailable as err:
+        typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    chosen = known[problem]
+    result = sandbox.run(solution.read_bytes(), chosen.test, chosen.entry_point)
+    typer.echo(json.dumps(result.to_dict(), indent=2))
+    raise typer.Exit(0 if result.status == "passed" else 1)
 
 
 @app.command()

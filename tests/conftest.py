@@ -106,6 +106,37 @@ def robustness_data(prepared_data: Path, tmp_path_factory: pytest.TempPathFactor
     return folder / "robustness"
 
 
+@pytest.fixture(scope="session")
+def coding_problems(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The `build_coding_problems` stage on the real HumanEval file, into a temporary folder."""
+    from mockmentor.data.build_coding_problems import main
+
+    folder = tmp_path_factory.mktemp("coding")
+    recipe = stage_recipe(
+        folder, "data.yaml", "build_coding_problems",
+        source=RAW / "humaneval/HumanEval.jsonl.gz", output=folder / "problems.jsonl",
+        report=folder / "report.json",
+    )  # fmt: skip
+    main(recipe)
+    return folder / "problems.jsonl"
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> object:
+    """The real sandbox with the service's limits. Skips on a machine without bubblewrap,
+    unless MOCKMENTOR_REQUIRE_SANDBOX=1 (set by .ci/run, whose `make test` installs it)."""
+    from mockmentor.coding.sandbox import Sandbox, SandboxUnavailable, load_sandbox_limits
+
+    try:
+        box = Sandbox(load_sandbox_limits(REPO / "configs/serving.yaml"))
+        box.preflight()
+    except SandboxUnavailable as err:
+        if os.environ.get("MOCKMENTOR_REQUIRE_SANDBOX") == "1":
+            pytest.fail(f"MOCKMENTOR_REQUIRE_SANDBOX=1 but {err}")
+        pytest.skip(str(err))
+    return box
+
+
 def stage_recipe(folder: Path, recipe: str, stage: str, **paths: Path) -> Path:
     """configs/<recipe>'s section for `stage` with `paths` replaced, written into `folder`."""
     section = yaml.safe_load((REPO / "configs" / recipe).read_text())[stage]

@@ -2,7 +2,7 @@
 
 Layers, top to bottom (a module may import its own folder and anything below it):
   stage and service folders   data/ training/ evaluation/ serving/   never each other
-  model packages              mockmentor/{scorer,interviewer,speech}  never each other
+  model packages              mockmentor/{scorer,interviewer,speech,coding}  never each other
   shared core                 mockmentor/*.py, mockmentor/{store,metrics}
 mockmentor/cli.py sits above all of them: it is the one command line that calls them.
 """
@@ -16,7 +16,7 @@ import yaml
 from import_graph import REPO, closure, imports, module_file, module_name, stage_code
 
 STAGE_FOLDERS = {"mockmentor.data", "mockmentor.training", "mockmentor.evaluation", "mockmentor.serving"}
-MODEL_PACKAGES = {"mockmentor.scorer", "mockmentor.interviewer", "mockmentor.speech"}
+MODEL_PACKAGES = {"mockmentor.scorer", "mockmentor.interviewer", "mockmentor.speech", "mockmentor.coding"}
 CLI = "mockmentor.cli"
 
 

@@ -54,9 +54,28 @@ def interviewer_rows() -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("row", scorer_rows() + interviewer_rows())
+def sandbox_rows() -> list[str]:
+    paths = metrics("bench/results/sandbox.json")["paths"]
+    labels = {
+        "unsandboxed (baseline)": "baseline: the same runner in a plain `python3 -I`, unsandboxed",
+        "sandboxed (served)": "sandboxed (served)",
+    }
+    return [
+        f"| {labels[name]} | {m['run_to_result_p50_ms']:.1f} ms | {m['run_to_result_p95_ms']:.1f} ms "
+        f"| {m['runs_per_s']:.1f} |"
+        for name, m in paths.items()
+    ]
+
+
+@pytest.mark.parametrize("row", scorer_rows() + interviewer_rows() + sandbox_rows())
 def test_readme_rows_match_the_committed_metrics(row: str) -> None:
     assert row in README, f"README.md lacks, or has a stale copy of, the row:\n{row}"
+
+
+def test_the_sandbox_overhead_is_quoted_as_measured() -> None:
+    ratio = metrics("bench/results/sandbox.json")["sandbox_over_baseline"]
+    assert f"costs {ratio['p50_latency']:.1f}× the baseline's latency" in README
+    assert f"{ratio['runs_per_s']:.2f}× its throughput" in README
 
 
 def test_the_verdicts_and_the_judge_are_quoted_as_measured() -> None:
