@@ -10,7 +10,7 @@ export BENTOML_DO_NOT_TRACK := true
 export PYTHONUNBUFFERED := 1
 PORT ?= 3000
 
-.PHONY: setup llama browser sandbox run serve pipeline models test test-fast lint bench fuzz faults soak bento clean
+.PHONY: setup llama browser sandbox editor run serve pipeline models test test-fast lint bench fuzz faults soak bento clean
 
 $(VENV)/.installed: pyproject.toml mockmentor/interviewer/llama_build.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,11 +35,11 @@ models: setup
 pipeline: models
 	dvc repro
 
-run: pipeline
+run: pipeline sandbox
 	dvc metrics show
 	mockmentor serve --port $(PORT)
 
-serve: models
+serve: models sandbox
 	mockmentor serve --port $(PORT)
 
 # Debian's Chromium for the page's browser test (Playwright cannot download browsers here).
@@ -47,6 +47,11 @@ browser:
 	command -v chromium >/dev/null || apt-get install -y -q chromium || \
 		(apt-get update -q && apt-get install -y -q chromium) || \
 		echo "warning: chromium could not be installed; the browser test will be skipped"
+
+# The page's code editor (CodeMirror 6) is vendored in serving/page/vendor; this rebuilds it from
+# serving/editor/package-lock.json with npm (the page itself never fetches anything).
+editor:
+	serving/editor/build.sh
 
 # Debian's bubblewrap for the coding round's sandbox (candidate code never runs without it).
 sandbox:

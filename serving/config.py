@@ -48,6 +48,10 @@ class ServeConfig:
     keep_audio: bool = field(metadata={"help": "store uploaded answers (off: audio is never written)"})
     audio_dir: Path = field(metadata={"help": "where kept audio goes"})
     roles: dict[str, list[str]] = field(metadata={"help": "role -> the topics it is interviewed on"})
+    coding_problems: Path = field(metadata={"help": "problems written by build_coding_problems"})
+    coding_round_roles: list[str] = field(metadata={"help": "roles offered the coding round"})
+    problems_per_session: int = field(metadata={"help": "coding problems planned per coding round"})
+    max_runs_per_problem: int = field(metadata={"help": "runs of one problem before the round moves on"})
 
     def __post_init__(self) -> None:
         if self.interviewer_backend not in ("llama.cpp", "transformers"):
@@ -60,6 +64,10 @@ class ServeConfig:
             raise ValueError("max_pending_answers must be at least 1 and seconds_per_answer positive")
         if not self.roles:
             raise ValueError("roles must name at least one role")
+        if not set(self.coding_round_roles) <= set(self.roles):
+            raise ValueError("coding_round_roles must be roles named in roles")
+        if self.problems_per_session < 1 or self.max_runs_per_problem < 1:
+            raise ValueError("problems_per_session and max_runs_per_problem must be at least 1")
 
     @property
     def audio_limits(self) -> AudioLimits:

@@ -50,6 +50,7 @@ from mockmentor.store.interviews import AccessDenied, DatabaseUnavailable, Store
 
 from . import schemas
 from .audio_input import decode_answer
+from .coding_round import CODING_TOPIC
 from .config import ServeConfig
 from .model_loading import LoadedModels
 from .question_bank import BankQuestion, PlanError
@@ -246,6 +247,13 @@ class InterviewEngine:
             )
         return transcript
 
+    def spoken_reasoning(self, audio: bytes) -> tuple[str, dict[str, Any]]:
+        """What a candidate said while coding: the transcript and its delivery analytics (raises
+        AudioRejected for an upload that is not usable audio, like any answer)."""
+        text, words = self._transcribed(audio, {})
+        analytics = delivery(text, words, self.config.fillers, self.config.pause_seconds)
+        return text, analytics.model_dump()
+
     def _transcribed(self, audio: bytes, timings: dict[str, float]) -> tuple[str, list[Any]]:
         step = time.perf_counter()
         samples = decode_answer(audio, self.config.audio_limits)  # raises AudioRejected
@@ -265,6 +273,10 @@ class InterviewEngine:
             transcript, words = self._checked_text(text), None
         else:
             transcript, words = self._transcribed(audio or b"", timings)
+        if session.topic == CODING_TOPIC:
+            raise RequestRefused(
+                HTTPStatus.CONFLICT, "this session is a coding round: send your code to /run_code"
+            )
         question = self.bank.questions.get(last.next_question_id or "")
         if question is None:
             raise RequestRefused(

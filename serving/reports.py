@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 
+from mockmentor.coding.problems import CodingProblem
 from mockmentor.interviewer.templates import lower_first
 from mockmentor.interviewer.turn import topic_label
 from mockmentor.speech.delivery import Delivery
@@ -66,10 +67,37 @@ def delivery_advice(answers: list[schemas.QuestionReport], pause_seconds: float 
     return advice
 
 
+def coding_report(
+    session: InterviewSession, problems: dict[str, CodingProblem]
+) -> list[schemas.CodingProblemReport]:
+    """Each coding problem run in the session: its last run, the final code and, now that the
+    round is over for it, a reference solution."""
+    runs: dict[str, list[Turn]] = defaultdict(list)
+    for turn in session.turns:
+        if turn.kind == "code" and turn.question_id and turn.code_run:
+            runs[turn.question_id].append(turn)
+    return [
+        schemas.CodingProblemReport(
+            problem_id=problem_id,
+            summary=turns[-1].question or "",
+            difficulty=problems[problem_id].difficulty if problem_id in problems else "",
+            runs=len(turns),
+            solved=any(t.code_run["status"] == "passed" for t in turns),
+            last_run=schemas.CodeRun.model_validate(turns[-1].code_run),
+            final_code=turns[-1].code,
+            reference_solution=problems[problem_id].reference_solution if problem_id in problems else "",
+        )
+        for problem_id, turns in runs.items()
+    ]
+
+
 def session_report(
-    session: InterviewSession, references: dict[str, str] | None = None
+    session: InterviewSession,
+    references: dict[str, str] | None = None,
+    problems: dict[str, CodingProblem] | None = None,
 ) -> schemas.SessionReport:
-    """`references`: question id -> reference answer, shown once the interview is over."""
+    """`references`: question id -> reference answer, shown once the interview is over;
+    `problems`: the coding problems, whose reference solutions the report reveals."""
     references = references or {}
     answers = [
         schemas.QuestionReport(
@@ -112,6 +140,7 @@ def session_report(
         long_pauses=sum(a.delivery.long_pauses for a in answers),
         delivery_advice=delivery_advice(answers),
         finished=bool(session.turns) and session.turns[-1].next_question_id is None,
+        coding=coding_report(session, problems or {}),
     )
 
 
@@ -121,6 +150,10 @@ def history(sessions: list[InterviewSession]) -> schemas.History:
         scores = [
             t.score for t in session.turns if t.kind == "feedback" and t.score is not None and not t.off_topic
         ]
+        coded: dict[str, bool] = {}
+        for t in session.turns:
+            if t.kind == "code" and t.question_id and t.code_run:
+                coded[t.question_id] = coded.get(t.question_id, False) or t.code_run["status"] == "passed"
         items.append(
             schemas.HistoryItem(
                 session_id=session.id,
@@ -129,6 +162,8 @@ def history(sessions: list[InterviewSession]) -> schemas.History:
                 topic=session.topic,
                 answers=len(scores),
                 mean_score=round(statistics.fmean(scores), 2) if scores else None,
+                problems_attempted=len(coded),
+                problems_solved=sum(coded.values()),
             )
         )
     return schemas.History(sessions=items)

@@ -40,6 +40,49 @@ class TurnError(BaseModel):
     message: str
 
 
+class CodingProblemView(BaseModel):
+    id: str = Field(description="e.g. HumanEval/0")
+    entry_point: str = Field(description="the function the tests call")
+    summary: str = Field(description="the problem in one sentence, as the interviewer says it")
+    difficulty: str
+    starting_code: str = Field(description="the signature and docstring: the editor's first text")
+
+
+class CodeTest(BaseModel):
+    test: str = Field(description="the check's source, e.g. assert add([1, 2]) == 3")
+    passed: bool
+    got: str | None = Field(default=None, description="what the function returned, for a failing check")
+    error: str | None = None
+
+
+class CodeRun(BaseModel):
+    status: Literal["passed", "failed", "error", "timeout", "memory", "output_limit", "crashed", "refused"]
+    message: str = Field(description="one sentence on the run")
+    passed: int
+    total: int
+    tests: list[CodeTest]
+    error: str | None
+    output: str = Field(description="what the code printed (capped)")
+    seconds: float
+
+
+class CodeTurnResult(BaseModel):
+    turn_id: str
+    position: int
+    problem_id: str
+    run: CodeRun
+    reply: str = Field(description="the interviewer on the run, and the next problem when it moves on")
+    speech: list[Spoken]
+    solved: bool = Field(description="every test passed")
+    transcript: str | None = Field(
+        default=None, description="what you said while coding, when audio came with the run"
+    )
+    runs: int = Field(description="runs of this problem so far, this one included")
+    next_problem: CodingProblemView | None = Field(description="set when the round moves to a new problem")
+    finished: bool
+    timings_ms: dict[str, float]
+
+
 class SessionStarted(BaseModel):
     session_id: str
     session_token: str = Field(description="secret for this session; send it with every later call")
@@ -50,6 +93,7 @@ class SessionStarted(BaseModel):
     questions_planned: int
     reply: str = Field(description="the opening question as text")
     speech: list[Spoken]
+    problem: CodingProblemView | None = Field(default=None, description="a coding round's first problem")
 
 
 class TurnResult(BaseModel):
@@ -101,6 +145,17 @@ class QuestionReport(BaseModel):
     rating: int | None
 
 
+class CodingProblemReport(BaseModel):
+    problem_id: str
+    summary: str
+    difficulty: str
+    runs: int
+    solved: bool
+    last_run: CodeRun
+    final_code: str | None = Field(description="the code of the last run")
+    reference_solution: str = Field(description="one passing solution, revealed only in the report")
+
+
 class SessionReport(BaseModel):
     session_id: str
     role: str
@@ -116,6 +171,7 @@ class SessionReport(BaseModel):
     long_pauses: int
     delivery_advice: list[str] = Field(description="advice grounded in the pace, fillers and pauses measured")
     finished: bool
+    coding: list[CodingProblemReport] = Field(default_factory=list, description="a coding round's problems")
 
 
 class HistoryItem(BaseModel):
@@ -125,6 +181,8 @@ class HistoryItem(BaseModel):
     topic: str
     answers: int
     mean_score: float | None
+    problems_attempted: int = Field(default=0, description="coding problems run at least once")
+    problems_solved: int = Field(default=0, description="coding problems whose tests all passed")
 
 
 class History(BaseModel):
@@ -133,6 +191,8 @@ class History(BaseModel):
 
 class Catalogue(BaseModel):
     roles: dict[str, list[str]]
+    coding_round_roles: list[str] = Field(description="roles offered the coding round (topic coding-round)")
+    coding_round: str = Field(description="ok, or why the coding round is off on this server")
     topic_labels: dict[str, str]
     difficulties: list[str]
     limits: dict[str, float]

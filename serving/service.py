@@ -24,9 +24,11 @@ with bentoml.importing():
     from fastapi import FastAPI
     from fastapi.staticfiles import StaticFiles
 
+    from mockmentor.coding.sandbox import Sandbox, load_sandbox_limits
     from mockmentor.interviewer.turn import TOPIC_LABELS
     from mockmentor.serving import reports, schemas
     from mockmentor.serving.admission import AdmissionControl
+    from mockmentor.serving.coding_round import CODING_TOPIC, CodingRound, load_coding_problems
     from mockmentor.serving.config import load_serve_config
     from mockmentor.serving.interview import DATABASE_DOWN, InterviewEngine
     from mockmentor.serving.model_loading import load_models
@@ -75,13 +77,25 @@ class MockMentor:
         self.config = CONFIG
         self.store = Store.open(get_settings().database_url)
         self.engine = InterviewEngine(self.config, load_models(self.config), self.store)
+        self.coding = CodingRound.open(
+            load_coding_problems(self.config.coding_problems),
+            lambda: Sandbox(load_sandbox_limits()),
+            store=self.store,
+            speak=self.engine.spoken,
+            listen=self.engine.spoken_reasoning,
+            problems_per_session=self.config.problems_per_session,
+            max_runs_per_problem=self.config.max_runs_per_problem,
+        )
 
     @bentoml.api(route="/catalogue")
     def catalogue(self) -> schemas.Catalogue:
         """Roles, their topics and the upload limits."""
         return schemas.Catalogue(
             roles=self.config.roles,
-            topic_labels={t: TOPIC_LABELS.get(t, t) for t in self.engine.bank.topics},
+            coding_round_roles=self.config.coding_round_roles,
+            coding_round=self.coding.status,
+            topic_labels={t: TOPIC_LABELS.get(t, t) for t in self.engine.bank.topics}
+            | {CODING_TOPIC: "Coding round (write and run code)"},
             difficulties=["easy", "medium", "hard"],
             limits={
                 "max_audio_bytes": self.config.max_audio_bytes,
@@ -99,8 +113,14 @@ class MockMentor:
         job_description: Annotated[str, Field(max_length=100_000)] = "",
         candidate_token: Annotated[str, Field(max_length=256, description="from an earlier session")] = "",
     ) -> schemas.SessionStarted:
-        """Plan an interview and speak its opening question."""
+        """Plan an interview and speak its opening question (topic coding-round: the first problem)."""
         try:
+            if topic == CODING_TOPIC:
+                if role not in self.config.coding_round_roles:
+                    raise Refused(
+                        f"role '{role}' has no coding round", error_code=HTTPStatus.UNPROCESSABLE_ENTITY
+                    )
+                return self.coding.start(role, difficulty, candidate_token or None)
             return self.engine.start(
                 role, topic, difficulty, job_description or None, candidate_token or None
             )
@@ -133,6 +153,35 @@ class MockMentor:
         """Answer in writing; the same events as answer_audio_stream."""
         return self._stream(session_id, session_token, text=text)
 
+    @bentoml.api(route="/run_code")
+    def run_code(
+        self,
+        session_id: SessionId,
+        session_token: Token,
+        code: Annotated[str, Field(max_length=1_100_000, description="the solution, as Python source")],
+    ) -> schemas.CodeTurnResult:
+        """Coding round: run the code against the current problem's tests in the sandbox; the
+        result, what the interviewer says about it and, when it moves on, the next problem."""
+        try:
+            return self.coding.run(session_id, session_token, code)
+        except REFUSALS as err:
+            raise refused(err) from None
+
+    @bentoml.api(route="/run_code_spoken")
+    def run_code_spoken(
+        self,
+        session_id: SessionId,
+        session_token: Token,
+        code: Annotated[str, Field(max_length=1_100_000, description="the solution, as Python source")],
+        audio: Path,
+    ) -> schemas.CodeTurnResult:
+        """Coding round: run the code with what you said while writing it (webm/opus, ogg, wav,
+        flac or mp3), which is transcribed into the turn."""
+        try:
+            return self.coding.run(session_id, session_token, code, self._read(audio))
+        except REFUSALS as err:
+            raise refused(err) from None
+
     @bentoml.api(route="/rate_turn")
     def rate_turn(
         self,
@@ -159,7 +208,7 @@ class MockMentor:
         strongest and weakest topics."""
         try:
             session = self.store.session(session_id, session_token)
-            return reports.session_report(session, self.engine.bank.references)
+            return reports.session_report(session, self.engine.bank.references, self.coding.problems)
         except REFUSALS as err:
             raise refused(err) from None
 
@@ -184,6 +233,7 @@ class MockMentor:
             "status": "ok",
             "database": "ok",
             "interviewer_backend": models.interviewer.status,
+            "coding_round": self.coding.status,
             **models.versions,
         }
 

@@ -220,11 +220,14 @@ def postgres_url() -> Iterator[str]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Each test using this runs on both databases."""
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Each test using this runs on both databases, each time a new, empty one (what the services
+    of other tests wrote to the shared PostgreSQL database must not leak into its counts)."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'interviews.db'}"
-    return request.getfixturevalue("postgres_url")
+        yield f"sqlite:///{tmp_path / 'interviews.db'}"
+        return
+    with fresh_postgres_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -242,7 +245,7 @@ def tiny_scorer(robustness_data: Path, tmp_path_factory: pytest.TempPathFactory)
 
 @pytest.fixture(scope="session")
 def serving_config(
-    tiny_scorer: Path, built_dialogues: Path, tmp_path_factory: pytest.TempPathFactory
+    tiny_scorer: Path, built_dialogues: Path, coding_problems: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Path:
     config = yaml.safe_load((REPO / "configs/serving.yaml").read_text())
     config["serve"] |= {
@@ -253,6 +256,7 @@ def serving_config(
         "max_audio_seconds": MAX_AUDIO_SECONDS,
         "questions_per_session": 3,
         "max_pending_answers": 2,
+        "coding_problems": str(coding_problems),
     }
     path = tmp_path_factory.mktemp("serving") / "serving.yaml"
     path.write_text(yaml.safe_dump(config))

@@ -82,11 +82,13 @@ def test_bentoml_build_makes_a_bento_from_the_repo(tmp_path: Path) -> None:
     with zipfile.ZipFile(wheel_file) as packed_wheel:  # what the service needs beside the code
         names = set(packed_wheel.namelist())
     assert {"mockmentor/serving/page/index.html", "mockmentor/serving/page/app.js"} <= names
+    assert "mockmentor/serving/page/vendor/codemirror.js" in names  # the editor, vendored
+    assert "mockmentor/coding/runner.py" in names  # what the sandbox runs
     assert "mockmentor/store/migrations/env.py" in names
     assert any(n.startswith("mockmentor/store/migrations/versions/") for n in names)
     assert {"mockmentor/metrics/score_agreement.py", "mockmentor/interviewer/llama_build.py"} <= names
     dockerfile = (bento / "env/docker/Dockerfile").read_text()
-    assert "build-essential" in dockerfile and "cmake" in dockerfile
+    assert "build-essential" in dockerfile and "cmake" in dockerfile and "bubblewrap" in dockerfile
     assert "setup_script" in dockerfile or "setup.sh" in dockerfile
     # set before install.sh compiles llama.cpp, as one argument
     arg = next(line for line in dockerfile.splitlines() if line.startswith("ARG CMAKE_ARGS="))

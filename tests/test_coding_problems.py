@@ -26,6 +26,11 @@ def test_every_problem_gets_a_measured_difficulty_and_a_spoken_summary(coding_pr
         assert p.difficulty == expected
         assert p.summary and ">>>" not in p.summary
         assert p.canonical_solution not in p.prompt  # the answer is not in what the candidate sees
+    # whole sentences until the task is said; the function's own name keeps its case
+    assert problems["HumanEval/85"].summary == (
+        "Given a non-empty list of integers lst. Add the even elements that are at odd indices."
+    )
+    assert problems["HumanEval/60"].summary == "sum_to_n is a function that sums numbers from 1 to n."
     assert problems["HumanEval/2"].difficulty == "easy"  # return number % 1.0
     assert problems["HumanEval/1"].difficulty == "hard"  # separate_paren_groups: a depth-tracking loop
     report = json.loads((coding_problems.parent / "report.json").read_text())

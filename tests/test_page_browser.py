@@ -170,3 +170,85 @@ def test_denied_microphone_and_unreachable_server_are_explained(playwright, serv
         assert page.text_content("#feedback") and page.is_hidden("#resend") and page.is_hidden("#alert")
     finally:
         browser.close()
+
+
+def test_coding_round_keyboard_only(playwright, service: Service, coding_problems: Path) -> None:
+    """A coding round in the page, keyboard only: a wrong solution typed into the editor is run with
+    the candidate thinking aloud (the clip as microphone) and discussed, a right one moves to the
+    next problem, and the report reveals a reference solution."""
+    from mockmentor.coding.problems import load_problems
+
+    problems = load_problems(coding_problems)
+    SHOTS.mkdir(exist_ok=True)
+    browser = launch(playwright, microphone=True)
+    page = browser.new_page(viewport={"width": 900, "height": 1600})
+    try:
+        page.goto(f"{service.url}/app/")
+        page.wait_for_selector("#role option", state="attached")
+        page.select_option("#role", "Software engineer")
+        page.select_option("#topic", "coding-round")
+        page.select_option("#difficulty", "easy")
+        page.focus("#start")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#coding:not([hidden])")
+        assert page.is_hidden(".answer-box")
+        first = problems[page.text_content("#problem-id").strip()]
+        assert page.evaluate(
+            "document.activeElement.classList.contains('cm-content')"
+        )  # the editor has focus
+        assert page.evaluate("state.editor.state.doc.toString()").startswith(first.prompt.lstrip("\n"))
+        assert first.canonical_solution.strip() not in page.text_content("body")  # not revealed mid-round
+
+        # Wrong: replace `pass` with `return None`, typed key by key, then Esc, Tab, Enter on Run.
+        page.keyboard.press("Control+End")
+        page.keyboard.press("ArrowUp")
+        page.keyboard.press("End")
+        page.keyboard.press("Shift+Home")
+        page.keyboard.type("return None")
+        page.keyboard.press("Escape")
+        page.keyboard.press("Escape")
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.id") == "run-code"
+        page.keyboard.press("Tab")  # think aloud: the clip plays into the microphone, then run
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#think-aloud[aria-pressed=true]")
+        page.wait_for_timeout(11_000)
+        page.keyboard.press("Shift+Tab")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#run-result:not([hidden])", timeout=120_000)
+        conversation = page.text_content("#conversation")
+        assert 'and said: "' in conversation, conversation + page.text_content("#alert")
+        said = conversation.split('and said: "')[1].split('"')[0]
+        assert jiwer.wer(transcripts()["LJ001-0001.wav"].lower(), said.lower()) < 0.25
+        assert "tests passed" in page.text_content("#run-message") or "could not be run" in page.text_content(
+            "#run-message"
+        )
+        assert page.text_content("#run-feedback").strip().endswith("?")
+        assert page.evaluate("state.editor.state.doc.toString()").rstrip().endswith("return None")
+        page.screenshot(path=SHOTS / "coding-1-failed.png", full_page=True)
+
+        # Right: back into the editor (Shift+Tab), select all, type the solution, run with Ctrl+Enter.
+        page.keyboard.press("Shift+Tab")
+        page.keyboard.press("Control+a")
+        page.keyboard.insert_text(first.reference_solution)
+        page.keyboard.press("Control+Enter")
+        page.wait_for_function(
+            f"document.querySelector('#problem-id').textContent !== {first.id!r}", timeout=60_000
+        )
+        assert page.text_content("#run-message").startswith("All ")
+        assert "Next problem." in page.text_content("#run-feedback")
+        assert "ran my code" in page.text_content("#conversation")
+        page.screenshot(path=SHOTS / "coding-2-next-problem.png", full_page=True)
+
+        page.focus("#finish")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#report-coding:not([hidden])")
+        report = page.text_content("#report-coding")
+        assert (
+            "Solved in 2 runs" in report
+            and first.canonical_solution.strip().splitlines()[0].strip() in report
+        )
+        assert "coding round, 1 of 1 problems solved" in page.text_content("#coding-progress")
+        page.screenshot(path=SHOTS / "coding-3-report.png", full_page=True)
+    finally:
+        browser.close()

@@ -47,7 +47,9 @@ def test_a_correct_solution_passes_and_a_wrong_one_names_the_failing_input(
     wrong = sandbox.run(solution("return False"), problem.test, problem.entry_point)
     assert wrong.status == "failed" and 0 < wrong.passed < wrong.total == 7
     failing = [t for t in wrong.tests if not t.passed]
-    assert failing[0].test.startswith("assert candidate([1.0, 2.0, 3.9, 4.0, 5.0, 2.2], 0.3) == True")
+    assert failing[0].test.startswith(
+        "assert has_close_elements([1.0, 2.0, 3.9, 4.0, 5.0, 2.2], 0.3) == True"
+    )
     assert failing[0].got == "False"  # what the candidate's code returned for that input
     assert wrong.message == f"{wrong.passed} of 7 tests passed."
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 import ast
 import inspect
 import json
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 DIFFICULTIES = ("easy", "medium", "hard")
+SUMMARY_CHARS = 60  # "Given a non-empty list of integers lst." alone does not say what to do
 CONTROL_FLOW = (
     ast.If,
     ast.For,
@@ -43,7 +45,7 @@ class CodingProblem:
 
     @property
     def reference_solution(self) -> str:
-        return self.prompt + self.canonical_solution
+        return self.prompt.lstrip("\n") + self.canonical_solution
 
 
 def solution_shape(body: str) -> tuple[int, int]:
@@ -68,10 +70,20 @@ def summary_of(prompt: str, entry_point: str) -> str:
         and isinstance(node.value.value, str)
     ]
     doc = inspect.cleandoc(strings[0]) if strings else ""
-    first = doc.split("\n\n")[0].split(">>>")[0]
-    words = " ".join(first.split())
-    end = words.find(". ")
-    return words[: end + 1] if end > 0 else words
+    first = re.split(rf">>>|{re.escape(entry_point)}\(|\bExamples?\b|\bFor example\b", doc.split("\n\n")[0])[
+        0
+    ]
+    sentences = re.split(r"(?<=[.!?])\s+", " ".join(first.split()))
+    summary = ""
+    for sentence in sentences:  # whole sentences, until there is enough to say what is asked
+        word = sentence.split(" ")[0]
+        if word.isalpha():  # "add the even elements" -> "Add ...", but never "Sum_to_n"
+            sentence = sentence[:1].upper() + sentence[1:]
+        summary = f"{summary} {sentence}".strip()
+        if len(summary) >= SUMMARY_CHARS:
+            break
+    summary = re.sub(r"[.,:; ]+$", "", summary)
+    return summary if summary.endswith(("?", "!")) else summary + "."
 
 
 def load_problems(path: Path) -> dict[str, CodingProblem]:

@@ -83,7 +83,10 @@ def main() -> None:
     exec(compile(ast.Module(body=setup, type_ignores=[]), "tests.py", "exec"), tests)
     tests[argument] = candidate
     for statement in check.body:
-        source = ast.get_source_segment(task["test"], statement) or ""
+        # shown with the function's own name: "has_close_elements([1.0], 0.5)", not "candidate(...)"
+        source = (ast.get_source_segment(task["test"], statement) or "").replace(
+            argument + "(", task["entry_point"] + "("
+        )
         counted = any(isinstance(n, ast.Assert) for n in ast.walk(statement)) and any(
             isinstance(n, ast.Name) and n.id == argument for n in ast.walk(statement)
         )

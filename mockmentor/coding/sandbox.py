@@ -81,7 +81,7 @@ def load_sandbox_limits(path: Path | None = None) -> SandboxLimits:
 
 @dataclass
 class TestOutcome:
-    test: str  # the check's source, e.g. "assert candidate([1, 2]) == 3"
+    test: str  # the check's source with the function's own name, e.g. "assert add([1, 2]) == 3"
     passed: bool
     got: str | None = None  # what the solution returned, for a failing `assert candidate(...) == ...`
     error: str | None = None

@@ -86,11 +86,11 @@ class Turn(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(Integer)
-    kind: Mapped[str] = mapped_column(String(16))  # opener | feedback
+    kind: Mapped[str] = mapped_column(String(16))  # opener | feedback | code (a coding-round run)
     topic: Mapped[str] = mapped_column(String(64))
     question_id: Mapped[str | None] = mapped_column(String(128))  # the question answered
     question: Mapped[str | None] = mapped_column(Text)
-    answer_source: Mapped[str | None] = mapped_column(String(8))  # audio | text
+    answer_source: Mapped[str | None] = mapped_column(String(8))  # audio, text, code, spoken (+code)
     transcript: Mapped[str | None] = mapped_column(Text)
     analytics: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     score: Mapped[float | None] = mapped_column(Float)
@@ -107,6 +107,8 @@ class Turn(Base):
     model_versions: Mapped[dict[str, Any]] = mapped_column(JSON)
     timings_ms: Mapped[dict[str, Any]] = mapped_column(JSON)
     audio_path: Mapped[str | None] = mapped_column(Text)
+    code: Mapped[str | None] = mapped_column(Text)  # a coding-round turn: the code that was run
+    code_run: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # and the sandbox's RunResult
     created_at: Mapped[datetime] = mapped_column(default=now)
     session: Mapped[InterviewSession] = relationship(back_populates="turns")
     rating: Mapped[Rating | None] = relationship(back_populates="turn")

@@ -1,7 +1,8 @@
 // MockMentor page: start a session, record answers with MediaRecorder, stream the turn back
 // (server-sent events from /answer_stream), play the interviewer's sentences as they arrive,
-// rate the feedback, show the report and the progress chart. No libraries, no network
-// beyond this server.
+// rate the feedback, show the report and the progress chart. A coding round swaps the answer
+// box for a code editor (CodeMirror 6, vendored in vendor/codemirror.js) and a Run button.
+// No network beyond this server.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -9,6 +10,8 @@ const state = {
   session: null, token: null, turnId: null, recorder: null, chunks: [], questionNo: 0, catalogue: null,
   unsaved: null,  // the last answer until the server confirms its turn: sent again after a failure
   saved: false, failedStatus: 0,
+  editor: null, problem: null,  // the coding round's editor and current problem
+  thinking: null,  // {recorder, chunks, stream} while the candidate talks through their code
 };
 const CANDIDATE_KEY = "mockmentor.candidate_token";
 
@@ -95,6 +98,9 @@ function fillTopics() {
   for (const t of state.catalogue.roles[$("role").value] || []) {
     topic.add(new Option(state.catalogue.topic_labels[t] || t, t));
   }
+  if (state.catalogue.coding_round === "ok" && state.catalogue.coding_round_roles.includes($("role").value)) {
+    topic.add(new Option(state.catalogue.topic_labels["coding-round"], "coding-round"));
+  }
 }
 
 async function start(event) {
@@ -111,7 +117,8 @@ async function start(event) {
     Object.assign(state, { session: started.session_id, token: started.session_token, turnId: null, questionNo: 1 });
     $("setup").hidden = true; $("report").hidden = true; $("interview").hidden = false; $("result").hidden = true;
     showQuestion(started.reply, started.speech);
-    $("record").focus();
+    showCoding(started.problem);
+    if (started.problem) state.editor.focus(); else $("record").focus();
   } catch (err) { showAlert(err.message); }
   $("start").disabled = false;
 }
@@ -122,6 +129,122 @@ function showQuestion(text, speech) {
   $("conversation").innerHTML = "";
   player.last = [];
   for (const s of speech || []) enqueueSpeech(s.audio_wav_base64);
+}
+
+// ---- the coding round ---------------------------------------------------------------------
+function showCoding(problem) {
+  const coding = Boolean(problem);
+  $("coding").hidden = !coding;
+  document.querySelector(".answer-box").hidden = coding;
+  $("result").hidden = true;
+  $("run-result").hidden = true;
+  $("run-code").disabled = false;
+  if (coding) loadProblem(problem);
+}
+
+function loadProblem(problem) {
+  state.problem = problem;
+  $("problem-id").textContent = problem.id;
+  $("problem-difficulty").textContent = problem.difficulty;
+  $("editor").innerHTML = "";
+  state.editor = MockMentorEditor.createEditor($("editor"), problem.starting_code, "Your solution (Python)", () => {
+    if (!$("run-code").disabled) runCode();
+  });
+}
+
+// Thinking aloud while coding: record until the next run, which sends the recording with the code.
+async function toggleThinking() {
+  clearAlert();
+  if (state.thinking) { await stopThinking(); return; }
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+  } catch (err) {
+    showAlert("No microphone could be opened: you can still write and run your code.");
+    return;
+  }
+  const recorder = new MediaRecorder(stream);
+  const thinking = { recorder, stream, chunks: [] };
+  state.thinking = thinking;
+  recorder.ondataavailable = (e) => { if (e.data.size) thinking.chunks.push(e.data); };
+  recorder.start();
+  $("think-aloud").setAttribute("aria-pressed", "true");
+  $("think-aloud").textContent = "Listening… (sent with your next run)";
+}
+
+function stopThinking() {
+  const thinking = state.thinking;
+  state.thinking = null;
+  $("think-aloud").setAttribute("aria-pressed", "false");
+  $("think-aloud").textContent = "Talk me through it";
+  if (!thinking) return Promise.resolve(null);
+  return new Promise((resolve) => {
+    thinking.recorder.onstop = () => {
+      thinking.stream.getTracks().forEach((t) => t.stop());
+      resolve(new Blob(thinking.chunks, { type: thinking.recorder.mimeType || "audio/webm" }));
+    };
+    thinking.recorder.stop();
+  });
+}
+
+async function runCode() {
+  clearAlert();
+  $("run-code").disabled = true;
+  setStatus("Running your code against the tests…");
+  try {
+    const code = state.editor.state.doc.toString();
+    const speech = await stopThinking();
+    let turn;
+    if (speech && speech.size) {
+      const form = new FormData();
+      form.append("session_id", state.session);
+      form.append("session_token", state.token);
+      form.append("code", code);
+      form.append("audio", speech, "reasoning.webm");
+      turn = await (await call("/run_code_spoken", { body: form })).json();
+    } else {
+      turn = await postJSON("/run_code", { session_id: state.session, session_token: state.token, code });
+    }
+    state.turnId = turn.turn_id;
+    showRun(turn.run, turn.reply);
+    player.last = [];
+    for (const s of turn.speech) enqueueSpeech(s.audio_wav_base64);
+    const said = turn.transcript ? ` and said: "${turn.transcript}"` : "";
+    addToConversation($("question").textContent, `(ran my code: ${turn.run.message})${said}`, turn.reply);
+    if (turn.finished) {
+      $("question").textContent = "The coding round is over. Open your report to see a reference solution.";
+      setStatus("That was the last problem.");
+      return;  // Run stays disabled
+    }
+    if (turn.next_problem) {
+      state.questionNo += 1;
+      $("question-number").textContent = String(state.questionNo);
+      $("question").textContent = turn.next_problem.summary;
+      loadProblem(turn.next_problem);
+    }
+    setStatus("");
+  } catch (err) { showAlert(err.message); setStatus(""); }
+  $("run-code").disabled = false;
+}
+
+function showRun(run, reply) {
+  $("run-result").hidden = false;
+  $("run-message").textContent = run.message;
+  $("run-message").className = run.status === "passed" ? "passed" : "not-passed";
+  const list = $("run-failures");
+  list.innerHTML = "";
+  for (const test of run.tests.filter((t) => !t.passed).slice(0, 3)) {
+    const li = document.createElement("li");
+    const code = document.createElement("code");
+    code.textContent = test.test;
+    li.append("Failed: ", code);
+    if (test.got !== null) li.append(` (your function returned ${test.got})`);
+    if (test.error) li.append(` (${test.error})`);
+    list.append(li);
+  }
+  $("run-output-box").hidden = !run.output;
+  $("run-output").textContent = run.output;
+  $("run-feedback").textContent = reply;
 }
 
 // ---- answering ----------------------------------------------------------------------------
@@ -334,11 +457,15 @@ function showReport(report, history) {
   $("interview").hidden = true;
   $("report").hidden = false;
   const summary = [];
-  summary.push(report.mean_score === null ? "No answers yet." : `Mean score ${report.mean_score} out of 5.`);
+  if (report.coding.length) {
+    summary.push(`${report.coding.filter((p) => p.solved).length} of ${report.coding.length} coding problems solved.`);
+  } else {
+    summary.push(report.mean_score === null ? "No answers yet." : `Mean score ${report.mean_score} out of 5.`);
+  }
   if (report.strongest_topic) summary.push(`Strongest topic: ${report.strongest_topic}.`);
   if (report.weakest_topic) summary.push(`Weakest topic: ${report.weakest_topic}.`);
   if (report.words_per_minute !== null) summary.push(`Median pace ${report.words_per_minute} words per minute.`);
-  summary.push(`${report.filler_count} filler words, ${report.long_pauses} long pauses.`);
+  if (report.answers.length) summary.push(`${report.filler_count} filler words, ${report.long_pauses} long pauses.`);
   $("report-summary").textContent = summary.join(" ");
   $("report-advice").innerHTML = "";
   for (const advice of report.delivery_advice) {
@@ -346,6 +473,7 @@ function showReport(report, history) {
     li.textContent = advice;
     $("report-advice").append(li);
   }
+  $("report-table").hidden = !report.answers.length;
   const body = $("report-table").querySelector("tbody");
   body.innerHTML = "";
   for (const a of report.answers) {
@@ -356,9 +484,40 @@ function showReport(report, history) {
       row.insertCell().textContent = String(value);
     }
   }
+  showCodingReport(report.coding);
   drawProgress(history.sessions.filter((s) => s.mean_score !== null));
+  $("coding-progress").innerHTML = "";
+  for (const s of history.sessions.filter((item) => item.problems_attempted > 0)) {
+    const li = document.createElement("li");
+    li.textContent = `${s.created_at.slice(0, 10)}: coding round, ${s.problems_solved} of ${s.problems_attempted} problems solved`;
+    $("coding-progress").append(li);
+  }
   $("report-title").setAttribute("tabindex", "-1");
   $("report-title").focus();
+}
+
+// Each coding problem: the result of the last run, the final code and, revealed now, a reference.
+function showCodingReport(problems) {
+  $("report-coding").hidden = !problems.length;
+  const list = $("report-coding-list");
+  list.innerHTML = "";
+  for (const p of problems) {
+    const section = document.createElement("section");
+    const title = document.createElement("h4");
+    title.textContent = `${p.problem_id} (${p.difficulty}): ${p.summary}`;
+    const result = document.createElement("p");
+    result.className = p.solved ? "passed" : "not-passed";
+    result.textContent = `${p.solved ? "Solved" : "Not solved"} in ${p.runs} run${p.runs === 1 ? "" : "s"}. Last run: ${p.last_run.message}`;
+    const mine = document.createElement("pre");
+    mine.textContent = p.final_code || "(no code kept)";
+    const reference = document.createElement("pre");
+    reference.textContent = p.reference_solution;
+    const [h1, h2] = [document.createElement("h5"), document.createElement("h5")];
+    h1.textContent = "Your final code";
+    h2.textContent = "A reference solution";
+    section.append(title, result, h1, mine, h2, reference);
+    list.append(section);
+  }
 }
 
 function drawProgress(sessions) {
@@ -391,6 +550,8 @@ function drawProgress(sessions) {
 
 function again() {
   $("report").hidden = true;
+  $("coding").hidden = true;
+  document.querySelector(".answer-box").hidden = false;
   $("setup").hidden = false;
   $("record").disabled = false;
   $("start").focus();
@@ -406,6 +567,8 @@ document.addEventListener("DOMContentLoaded", () => {
   $("rate-form").addEventListener("submit", rate);
   $("finish").addEventListener("click", finish);
   $("again").addEventListener("click", again);
+  $("run-code").addEventListener("click", runCode);
+  $("think-aloud").addEventListener("click", toggleThinking);
   if (!window.MediaRecorder || !navigator.mediaDevices) {
     showAlert("This browser cannot record audio here; type your answers instead.");
   }

@@ -1,0 +1,268 @@
+"""The coding round: a session of coding problems, each solved in the editor, run in the sandbox
+and discussed.
+
+The plan decides, as in the voice turns: the run's result decides what the interviewer asks
+next (the first failing case, the error, a loop that never ends, memory, or the next problem
+when every test passes) and never what the fix is. The words are the plan's own (reply_source
+`template`): the served interviewer was taught feedback on spoken answers, not on code, and is
+not asked to improvise about code it was never shown. Each run is a `code` turn, stored with
+the code and the sandbox's result in one transaction; none of them is interviewer training data.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from http import HTTPStatus
+from pathlib import Path
+
+from mockmentor.coding.problems import CodingProblem, load_problems
+from mockmentor.coding.sandbox import RunResult, Sandbox, SandboxUnavailable
+from mockmentor.store.interviews import AccessDenied, Store
+
+from . import schemas
+from .refusal import RequestRefused
+
+CODING_TOPIC = "coding-round"
+
+
+def load_coding_problems(path: Path) -> dict[str, CodingProblem]:
+    """The problem set, or none (the round is then off) when the stage has not written it yet."""
+    return load_problems(path) if path.exists() else {}
+
+
+def problem_view(problem: CodingProblem) -> schemas.CodingProblemView:
+    return schemas.CodingProblemView(
+        id=problem.id,
+        entry_point=problem.entry_point,
+        summary=problem.summary,
+        difficulty=problem.difficulty,
+        starting_code=problem.prompt.lstrip("\n") + "    pass\n",
+    )
+
+
+def introduce(problem: CodingProblem, first: bool) -> list[str]:
+    lead = "Let's do a coding problem." if first else "Next problem."
+    return [
+        lead,
+        problem.summary,
+        f"Write {problem.entry_point.replace('_', ' ')} in the editor, run it when you're ready, "
+        "and talk me through your thinking as you go.",
+    ]
+
+
+def discuss(result: RunResult) -> tuple[list[str], bool]:
+    """What the interviewer says about a run, and whether the problem is solved."""
+    failing = next((t for t in result.tests if not t.passed), None)
+    if result.status == "passed":
+        return [f"All {result.total} tests pass."], True
+    if result.status == "failed" and failing is not None and failing.error:
+        kind = failing.error.split(":")[0]
+        return [
+            f"{result.passed} of {result.total} tests pass, and one case raises {kind}.",
+            "Look at that case on your screen: what does your code assume about the input there?",
+        ], False
+    if result.status == "failed" and failing is not None:
+        returned = f" your function returned {failing.got} there" if failing.got else " it fails there"
+        return [
+            f"{result.passed} of {result.total} tests pass.",
+            f"Look at the first failing case on your screen:{returned}.",
+            "What should it return, and which part of your code decides that?",
+        ], False
+    questions = {
+        "error": "What does that line expect that it does not get?",
+        "timeout": "Which loop in your code might never end, and what makes it stop?",
+        "memory": "How much does your approach keep in memory as the input grows?",
+        "output_limit": "The tests check what your function returns: which print can go?",
+        "crashed": "What in your code reaches below Python, and does it need to?",
+        "refused": "Could you send it again as plain text under the size limit?",
+    }
+    return [result.message, questions[result.status]], False
+
+
+class CodingRound:
+    """Plans coding sessions and turns a run into a stored, spoken turn."""
+
+    def __init__(
+        self,
+        problems: dict[str, CodingProblem],
+        sandbox: Sandbox | None,
+        unavailable: str | None,
+        store: Store,
+        speak: Callable[[str], schemas.Spoken],
+        listen: Callable[[bytes], tuple[str, dict]],
+        problems_per_session: int,
+        max_runs_per_problem: int,
+    ) -> None:
+        self.problems, self.sandbox, self.unavailable = problems, sandbox, unavailable
+        self.store, self.speak, self.listen = store, speak, listen
+        self.problems_per_session, self.max_runs = problems_per_session, max_runs_per_problem
+        self._busy: set[str] = set()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(
+        cls, problems: dict[str, CodingProblem], make_sandbox: Callable[[], Sandbox], **kwargs: object
+    ) -> CodingRound:
+        """The round with a sandbox that passed its preflight here, or off with the reason why."""
+        if not problems:
+            return cls(problems, None, "no coding problems (run `dvc repro build_coding_problems`)", **kwargs)  # type: ignore[arg-type]
+        try:
+            sandbox = make_sandbox()
+            sandbox.preflight()
+        except SandboxUnavailable as err:
+            return cls(problems, None, str(err), **kwargs)  # type: ignore[arg-type]
+        return cls(problems, sandbox, None, **kwargs)  # type: ignore[arg-type]
+
+    @property
+    def status(self) -> str:
+        return "ok" if self.sandbox is not None else f"off: {self.unavailable}"
+
+    def start(self, role: str, difficulty: str, candidate_token: str | None) -> schemas.SessionStarted:
+        if self.sandbox is None:
+            raise RequestRefused(
+                HTTPStatus.SERVICE_UNAVAILABLE, f"the coding round is off on this server: {self.unavailable}"
+            )
+        pool = sorted(p for p, problem in self.problems.items() if problem.difficulty == difficulty)
+        plan = random.SystemRandom().sample(pool, min(self.problems_per_session, len(pool)))
+        first = self.problems[plan[0]]
+        sentences = introduce(first, first=True)
+        session, turn, token, candidate = self.store.create_session(
+            role=role,
+            topic=CODING_TOPIC,
+            difficulty=difficulty,
+            job_description=None,
+            question_ids=plan,
+            candidate_token=candidate_token,
+            opener={
+                "topic": CODING_TOPIC,
+                "reply": " ".join(sentences),
+                "reply_source": "template",
+                "next_question_id": first.id,
+                "next_question": first.summary,
+                "prompt": [],
+                "model_versions": {},
+                "timings_ms": {},
+            },
+        )
+        return schemas.SessionStarted(
+            session_id=session.id,
+            session_token=token,
+            candidate_token=candidate,
+            turn_id=turn.id,
+            role=role,
+            topic=CODING_TOPIC,
+            questions_planned=len(plan),
+            reply=" ".join(sentences),
+            speech=[self.speak(s) for s in sentences],
+            problem=problem_view(first),
+        )
+
+    def run(
+        self, session_id: str, token: str, code: str, audio: bytes | None = None
+    ) -> schemas.CodeTurnResult:
+        """Run the code against the current problem's tests; `audio`: what the candidate said
+        while coding, transcribed into the turn (refused like any answer if it is not audio)."""
+        started = time.perf_counter()
+        try:
+            session = self.store.session(session_id, token)
+        except AccessDenied as err:
+            raise RequestRefused(HTTPStatus.NOT_FOUND, str(err)) from None
+        last = session.turns[-1]
+        if session.topic != CODING_TOPIC:
+            raise RequestRefused(
+                HTTPStatus.CONFLICT,
+                "this session is not a coding round: answer with /answer_text or /answer_audio",
+            )
+        if last.next_question_id is None:
+            raise RequestRefused(HTTPStatus.CONFLICT, "this interview is finished; start a new session")
+        if self.sandbox is None:
+            raise RequestRefused(
+                HTTPStatus.SERVICE_UNAVAILABLE, f"the coding round is off on this server: {self.unavailable}"
+            )
+        problem = self.problems.get(last.next_question_id)
+        if problem is None:
+            raise RequestRefused(
+                HTTPStatus.CONFLICT, "this session's problem is no longer in the problem set"
+            )
+        with self._lock:
+            if session_id in self._busy:
+                raise RequestRefused(HTTPStatus.CONFLICT, "a run of this session is already in progress")
+            self._busy.add(session_id)
+        try:
+            said = self.listen(audio) if audio is not None else (None, None)
+            result = self.sandbox.run(code, problem.test, problem.entry_point)
+            return self._turn(session, token, problem, code, result, said, started)
+        finally:
+            with self._lock:
+                self._busy.discard(session_id)
+
+    def _turn(
+        self,
+        session: object,
+        token: str,
+        problem: CodingProblem,
+        code: str,
+        result: RunResult,
+        said: tuple[str | None, dict | None],
+        started: float,
+    ) -> schemas.CodeTurnResult:
+        turns = session.turns  # type: ignore[attr-defined]
+        runs = 1 + sum(1 for t in turns if t.kind == "code" and t.question_id == problem.id)
+        sentences, solved = discuss(result)
+        plan: list[str] = session.question_ids  # type: ignore[attr-defined]
+        following = (
+            plan[plan.index(problem.id) + 1]
+            if problem.id in plan and plan.index(problem.id) + 1 < len(plan)
+            else None
+        )
+        move_on = solved or runs >= self.max_runs
+        if move_on and not solved:
+            sentences = [*sentences[:1], "Let's move on; the report will show one way to solve it."]
+        if move_on:
+            sentences += (
+                introduce(self.problems[following], first=False)
+                if following
+                else ["That's the end of the coding round."]
+            )
+        next_problem = self.problems[following] if move_on and following else None
+        next_id = problem.id if not move_on else following
+        speech = [self.speak(s) for s in sentences]
+        timings = {"run": result.seconds * 1000, "total": round((time.perf_counter() - started) * 1000, 1)}
+        stored = self.store.add_turn(
+            session.id,  # type: ignore[attr-defined]
+            token,
+            position=len(turns),
+            kind="code",
+            topic=CODING_TOPIC,
+            question_id=problem.id,
+            question=problem.summary,
+            answer_source="spoken" if said[0] else "code",  # code alone, or code and speech
+            transcript=said[0],
+            analytics=said[1],
+            reply=" ".join(sentences),
+            reply_source="template",
+            next_question_id=next_id,
+            next_question=(next_problem.summary if next_problem else problem.summary) if next_id else None,
+            prompt=[],
+            model_versions={},
+            timings_ms=timings,
+            code=code if result.status != "refused" else None,  # a refused upload is not kept
+            code_run=result.to_dict(),
+        )
+        return schemas.CodeTurnResult(
+            turn_id=stored.id,
+            position=len(turns),
+            problem_id=problem.id,
+            run=schemas.CodeRun.model_validate(result.to_dict()),
+            reply=" ".join(sentences),
+            speech=speech,
+            solved=solved,
+            runs=runs,
+            transcript=said[0],
+            next_problem=problem_view(next_problem) if next_problem else None,
+            finished=next_id is None,
+            timings_ms=timings,
+        )
