@@ -12,7 +12,6 @@ the code and the sandbox's result in one transaction; none of them is interviewe
 from __future__ import annotations
 
 import random
-import threading
 import time
 from collections.abc import Callable
 from http import HTTPStatus
@@ -20,10 +19,11 @@ from pathlib import Path
 
 from mockmentor.coding.problems import CodingProblem, load_problems
 from mockmentor.coding.sandbox import RunResult, Sandbox, SandboxUnavailable
-from mockmentor.store.interviews import AccessDenied, Store
+from mockmentor.store.interviews import AccessDenied, InterviewSession, Store
 
 from . import schemas
 from .refusal import RequestRefused
+from .session_claims import SessionClaims
 
 CODING_TOPIC = "coding-round"
 
@@ -39,7 +39,7 @@ def problem_view(problem: CodingProblem) -> schemas.CodingProblemView:
         entry_point=problem.entry_point,
         summary=problem.summary,
         difficulty=problem.difficulty,
-        starting_code=problem.prompt.lstrip("\n") + "    pass\n",
+        starting_code=problem.starting_code,
     )
 
 
@@ -88,43 +88,43 @@ class CodingRound:
     def __init__(
         self,
         problems: dict[str, CodingProblem],
-        sandbox: Sandbox | None,
-        unavailable: str | None,
+        make_sandbox: Callable[[], Sandbox],
         store: Store,
+        claims: SessionClaims,
         speak: Callable[[str], schemas.Spoken],
         listen: Callable[[bytes], tuple[str, dict]],
         problems_per_session: int,
         max_runs_per_problem: int,
     ) -> None:
-        self.problems, self.sandbox, self.unavailable = problems, sandbox, unavailable
-        self.store, self.speak, self.listen = store, speak, listen
-        self.problems_per_session, self.max_runs = problems_per_session, max_runs_per_problem
-        self._busy: set[str] = set()
-        self._lock = threading.Lock()
-
-    @classmethod
-    def open(
-        cls, problems: dict[str, CodingProblem], make_sandbox: Callable[[], Sandbox], **kwargs: object
-    ) -> CodingRound:
-        """The round with a sandbox that passed its preflight here, or off with the reason why."""
+        """The round is on with a sandbox that passed its preflight here, else off with the reason."""
+        self.problems = problems
+        self.sandbox: Sandbox | None = None
+        self.unavailable: str | None = None
         if not problems:
-            return cls(problems, None, "no coding problems (run `dvc repro build_coding_problems`)", **kwargs)  # type: ignore[arg-type]
-        try:
-            sandbox = make_sandbox()
-            sandbox.preflight()
-        except SandboxUnavailable as err:
-            return cls(problems, None, str(err), **kwargs)  # type: ignore[arg-type]
-        return cls(problems, sandbox, None, **kwargs)  # type: ignore[arg-type]
+            self.unavailable = "no coding problems (run `dvc repro build_coding_problems`)"
+        else:
+            try:
+                sandbox = make_sandbox()
+                sandbox.preflight()
+                self.sandbox = sandbox
+            except SandboxUnavailable as err:
+                self.unavailable = str(err)
+        self.store, self.claims, self.speak, self.listen = store, claims, speak, listen
+        self.problems_per_session, self.max_runs = problems_per_session, max_runs_per_problem
+
+    def _sandbox(self) -> Sandbox:
+        if self.sandbox is None:
+            raise RequestRefused(
+                HTTPStatus.SERVICE_UNAVAILABLE, f"the coding round is off on this server: {self.unavailable}"
+            )
+        return self.sandbox
 
     @property
     def status(self) -> str:
         return "ok" if self.sandbox is not None else f"off: {self.unavailable}"
 
     def start(self, role: str, difficulty: str, candidate_token: str | None) -> schemas.SessionStarted:
-        if self.sandbox is None:
-            raise RequestRefused(
-                HTTPStatus.SERVICE_UNAVAILABLE, f"the coding round is off on this server: {self.unavailable}"
-            )
+        self._sandbox()  # refuses while the round is off
         pool = sorted(p for p, problem in self.problems.items() if problem.difficulty == difficulty)
         plan = random.SystemRandom().sample(pool, min(self.problems_per_session, len(pool)))
         first = self.problems[plan[0]]
@@ -178,30 +178,23 @@ class CodingRound:
             )
         if last.next_question_id is None:
             raise RequestRefused(HTTPStatus.CONFLICT, "this interview is finished; start a new session")
-        if self.sandbox is None:
-            raise RequestRefused(
-                HTTPStatus.SERVICE_UNAVAILABLE, f"the coding round is off on this server: {self.unavailable}"
-            )
+        sandbox = self._sandbox()
         problem = self.problems.get(last.next_question_id)
         if problem is None:
             raise RequestRefused(
                 HTTPStatus.CONFLICT, "this session's problem is no longer in the problem set"
             )
-        with self._lock:
-            if session_id in self._busy:
-                raise RequestRefused(HTTPStatus.CONFLICT, "a run of this session is already in progress")
-            self._busy.add(session_id)
+        self.claims.claim(session_id, "a run of this session is already in progress")
         try:
             said = self.listen(audio) if audio is not None else (None, None)
-            result = self.sandbox.run(code, problem.test, problem.entry_point)
+            result = sandbox.run(code, problem.test, problem.entry_point)
             return self._turn(session, token, problem, code, result, said, started)
         finally:
-            with self._lock:
-                self._busy.discard(session_id)
+            self.claims.release(session_id)
 
     def _turn(
         self,
-        session: object,
+        session: InterviewSession,
         token: str,
         problem: CodingProblem,
         code: str,
@@ -209,15 +202,11 @@ class CodingRound:
         said: tuple[str | None, dict | None],
         started: float,
     ) -> schemas.CodeTurnResult:
-        turns = session.turns  # type: ignore[attr-defined]
+        turns = session.turns
         runs = 1 + sum(1 for t in turns if t.kind == "code" and t.question_id == problem.id)
         sentences, solved = discuss(result)
-        plan: list[str] = session.question_ids  # type: ignore[attr-defined]
-        following = (
-            plan[plan.index(problem.id) + 1]
-            if problem.id in plan and plan.index(problem.id) + 1 < len(plan)
-            else None
-        )
+        later = session.question_ids[session.question_ids.index(problem.id) + 1 :]
+        following = later[0] if later else None
         move_on = solved or runs >= self.max_runs
         if move_on and not solved:
             sentences = [*sentences[:1], "Let's move on; the report will show one way to solve it."]
@@ -232,7 +221,7 @@ class CodingRound:
         speech = [self.speak(s) for s in sentences]
         timings = {"run": result.seconds * 1000, "total": round((time.perf_counter() - started) * 1000, 1)}
         stored = self.store.add_turn(
-            session.id,  # type: ignore[attr-defined]
+            session.id,
             token,
             position=len(turns),
             kind="code",

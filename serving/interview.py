@@ -55,6 +55,7 @@ from .config import ServeConfig
 from .model_loading import LoadedModels
 from .question_bank import BankQuestion, PlanError
 from .refusal import RequestRefused
+from .session_claims import SessionClaims
 
 DATABASE_DOWN = (
     "The interview database is unavailable right now, so this answer was not saved. "
@@ -108,8 +109,7 @@ class InterviewEngine:
     def __init__(self, config: ServeConfig, models: LoadedModels, store: Store) -> None:
         self.config, self.models, self.store = config, models, store
         self.bank = models.bank
-        self._busy: set[str] = set()
-        self._busy_lock = threading.Lock()
+        self.claims = SessionClaims()  # shared with the coding round: one answer per session at a time
 
     # ---- speech -------------------------------------------------------------------------
     def spoken(self, sentence: str) -> schemas.Spoken:
@@ -218,22 +218,13 @@ class InterviewEngine:
         session, last = self._state(session_id, token)
         if last.next_question_id is None:
             raise RequestRefused(HTTPStatus.CONFLICT, "this interview is finished; start a new session")
-        with self._busy_lock:
-            if session_id in self._busy:
-                raise RequestRefused(
-                    HTTPStatus.CONFLICT, "an answer to this session is already being processed"
-                )
-            self._busy.add(session_id)
+        self.claims.claim(session_id, "an answer to this session is already being processed")
         try:
             pending = self._pending(session, last, token, audio, text, started)
         except BaseException:
-            self._release(session_id)
+            self.claims.release(session_id)
             raise
         return self._turn_events(pending)
-
-    def _release(self, session_id: str) -> None:
-        with self._busy_lock:
-            self._busy.discard(session_id)
 
     # ---- check and transcribe (before anything streams) ------------------------------------
     def _checked_text(self, text: str) -> str:
@@ -309,7 +300,7 @@ class InterviewEngine:
         try:
             yield from self._run_turn(p)
         finally:
-            self._release(p.session_id)
+            self.claims.release(p.session_id)
 
     def _run_turn(self, p: Pending) -> Iterator[Event]:
         analytics = delivery(p.transcript, p.words, self.config.fillers, self.config.pause_seconds)

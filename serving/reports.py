@@ -67,27 +67,36 @@ def delivery_advice(answers: list[schemas.QuestionReport], pause_seconds: float 
     return advice
 
 
+def code_runs(session: InterviewSession) -> dict[str, list[Turn]]:
+    """Problem id -> the session's runs of it, in order (for the report and the history)."""
+    runs: dict[str, list[Turn]] = defaultdict(list)
+    for turn in session.turns:
+        if turn.kind == "code" and turn.question_id and turn.code_run:
+            runs[turn.question_id].append(turn)
+    return runs
+
+
+def solved(runs: list[Turn]) -> bool:
+    return any(t.code_run and t.code_run["status"] == "passed" for t in runs)
+
+
 def coding_report(
     session: InterviewSession, problems: dict[str, CodingProblem]
 ) -> list[schemas.CodingProblemReport]:
     """Each coding problem run in the session: its last run, the final code and, now that the
     round is over for it, a reference solution."""
-    runs: dict[str, list[Turn]] = defaultdict(list)
-    for turn in session.turns:
-        if turn.kind == "code" and turn.question_id and turn.code_run:
-            runs[turn.question_id].append(turn)
     return [
         schemas.CodingProblemReport(
             problem_id=problem_id,
             summary=turns[-1].question or "",
             difficulty=problems[problem_id].difficulty if problem_id in problems else "",
             runs=len(turns),
-            solved=any(t.code_run["status"] == "passed" for t in turns),
+            solved=solved(turns),
             last_run=schemas.CodeRun.model_validate(turns[-1].code_run),
             final_code=turns[-1].code,
             reference_solution=problems[problem_id].reference_solution if problem_id in problems else "",
         )
-        for problem_id, turns in runs.items()
+        for problem_id, turns in code_runs(session).items()
     ]
 
 
@@ -150,10 +159,7 @@ def history(sessions: list[InterviewSession]) -> schemas.History:
         scores = [
             t.score for t in session.turns if t.kind == "feedback" and t.score is not None and not t.off_topic
         ]
-        coded: dict[str, bool] = {}
-        for t in session.turns:
-            if t.kind == "code" and t.question_id and t.code_run:
-                coded[t.question_id] = coded.get(t.question_id, False) or t.code_run["status"] == "passed"
+        coded = code_runs(session)
         items.append(
             schemas.HistoryItem(
                 session_id=session.id,
@@ -163,7 +169,7 @@ def history(sessions: list[InterviewSession]) -> schemas.History:
                 answers=len(scores),
                 mean_score=round(statistics.fmean(scores), 2) if scores else None,
                 problems_attempted=len(coded),
-                problems_solved=sum(coded.values()),
+                problems_solved=sum(solved(runs) for runs in coded.values()),
             )
         )
     return schemas.History(sessions=items)

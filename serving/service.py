@@ -77,10 +77,11 @@ class MockMentor:
         self.config = CONFIG
         self.store = Store.open(get_settings().database_url)
         self.engine = InterviewEngine(self.config, load_models(self.config), self.store)
-        self.coding = CodingRound.open(
+        self.coding = CodingRound(
             load_coding_problems(self.config.coding_problems),
             lambda: Sandbox(load_sandbox_limits()),
             store=self.store,
+            claims=self.engine.claims,
             speak=self.engine.spoken,
             listen=self.engine.spoken_reasoning,
             problems_per_session=self.config.problems_per_session,

@@ -44,7 +44,13 @@ class CodingProblem:
     difficulty: str
 
     @property
+    def starting_code(self) -> str:
+        """The editor's first text: the signature and docstring, and a body to replace."""
+        return self.prompt.lstrip("\n") + "    pass\n"
+
+    @property
     def reference_solution(self) -> str:
+        """The prompt as the editor shows it, with the canonical body: revealed in the report."""
         return self.prompt.lstrip("\n") + self.canonical_solution
 
 

@@ -129,6 +129,7 @@ def _tasks_of_user(uid: int) -> tuple[int, int]:
 class Sandbox:
     def __init__(self, limits: SandboxLimits) -> None:
         self.limits = limits
+        self._runner = RUNNER.read_bytes()  # copied into every sandbox
         self.bwrap = shutil.which("bwrap")
         self.prlimit = shutil.which("prlimit")
         # Root: one user per concurrent run. Otherwise every run is this user, one at a time.
@@ -235,7 +236,7 @@ class Sandbox:
         self._users.put(uid)
 
     def _run_as(self, uid: int | None, task: bytes) -> RunResult:
-        fds = {"runner": _memory_file("runner", RUNNER.read_bytes()), "task": _memory_file("task", task)}
+        fds = {"runner": _memory_file("runner", self._runner), "task": _memory_file("task", task)}
         read_end, write_end = os.pipe()
         command = self._command(fds, write_end, uid)
         started = time.perf_counter()
