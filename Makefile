@@ -32,10 +32,11 @@ llama: setup
 models: setup
 	mockmentor models
 
-pipeline: models
+# The sandbox too: `evaluate_code_feedback` runs failing code in it.
+pipeline: models sandbox
 	dvc repro
 
-run: pipeline sandbox
+run: pipeline
 	dvc metrics show
 	mockmentor serve --port $(PORT)
 

@@ -109,9 +109,9 @@ class Judge:
             for choice in CHOICES
         }
 
-    def choice(self, row: dict, first: str, second: str) -> dict[str, float]:
-        """The judge's probabilities of answering A, B or tie (its first token, renormalised over
-        the three). The logits are read as the first token is sampled: asking llama.cpp for
+    def choice(self, messages: list[dict[str, str]]) -> dict[str, float]:
+        """The judge's probabilities of answering A, B or tie to `messages` (its first token,
+        renormalised over the three). The logits are read as the first token is sampled: asking llama.cpp for
         log-probabilities would compute the output layer for every prompt token."""
         seen: list[np.ndarray] = []
 
@@ -121,7 +121,7 @@ class Judge:
             return scores
 
         self.llama.create_chat_completion(
-            judge_messages(row, first, second), max_tokens=1, temperature=0.0, logits_processor=[keep_first]
+            messages, max_tokens=1, temperature=0.0, logits_processor=[keep_first]
         )
         logits = seen[0]
         probabilities = np.exp(logits - logits.max())
@@ -182,7 +182,10 @@ def main(config_path: Path = Path("configs/interviewer.yaml")) -> dict:
         margins, p_a = [], []
         for row in tqdm(pairs, desc=f"judging {new} vs {old}", unit="prompt"):
             a, b = row["replies"][new], row["replies"][old]
-            new_first, new_second = judge.choice(row, a, b), judge.choice(row, b, a)
+            new_first, new_second = (
+                judge.choice(judge_messages(row, a, b)),
+                judge.choice(judge_messages(row, b, a)),
+            )
             margins.append(margin(new_first, new_second))
             p_a += [new_first["A"], new_second["A"]]
         outcomes = [outcome(m, config.tie_margin) for m in margins]

@@ -186,6 +186,21 @@ def compare_interviewer_bases(config: ConfigOption = Path("configs/interviewer.y
     typer.echo(json.dumps(main(config), indent=2))
 
 
+@app.command("evaluate-code-feedback")
+@user_errors
+def evaluate_code_feedback(config: ConfigOption = Path("configs/interviewer.yaml")) -> None:
+    """DVC stage `evaluate_code_feedback`: the plan's words on a failing run against models'."""
+    from mockmentor.evaluation.evaluate_code_feedback import main
+
+    report = main(config)
+    for name, measured in report["replies"].items():
+        typer.echo(f"{name}: {measured}")
+    for name, judged in report["judged_against_plan"].items():
+        low, high = judged["ci95"]
+        typer.echo(f"{name} over the plan: win rate {judged['win_rate']:.3f} (95 % CI {low:.3f}-{high:.3f})")
+    typer.echo(f"shipped: {report['shipped']}")
+
+
 @app.command("judge-interviewer")
 @user_errors
 def judge_interviewer(config: ConfigOption = Path("configs/interviewer.yaml")) -> None:

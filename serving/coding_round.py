@@ -2,10 +2,12 @@
 and discussed.
 
 The plan decides, as in the voice turns: the run's result decides what the interviewer asks
-next (the first failing case, the error, a loop that never ends, memory, or the next problem
-when every test passes) and never what the fix is. The words are the plan's own (reply_source
-`template`): the served interviewer was taught feedback on spoken answers, not on code, and is
-not asked to improvise about code it was never shown. Each run is a `code` turn, stored with
+next (the first failing case, the error, a loop that never ends, memory) and never what the
+fix is. The first run that passes earns one question about the code itself, its cost or an
+edge case (mockmentor/coding/follow_up.py); the candidate answers it aloud, and the next run
+moves on. The words are the plan's own (reply_source `template`): `evaluate_code_feedback`
+measures the served interviewer and a coder model wording the same facts, and neither passes
+its ship rule (evaluation/metrics/code_feedback.json). Each run is a `code` turn, stored with
 the code and the sandbox's result in one transaction; none of them is interviewer training data.
 """
 
@@ -17,11 +19,13 @@ from collections.abc import Callable
 from http import HTTPStatus
 from pathlib import Path
 
+from mockmentor.coding.discussion import discuss, introduce
+from mockmentor.coding.follow_up import follow_up_question
 from mockmentor.coding.problems import CodingProblem, load_problems
 from mockmentor.coding.sandbox import RunResult, Sandbox, SandboxUnavailable
 from mockmentor.store.interviews import AccessDenied, InterviewSession, Store
 
-from . import schemas
+from . import reports, schemas
 from .refusal import RequestRefused
 from .session_claims import SessionClaims
 
@@ -41,45 +45,6 @@ def problem_view(problem: CodingProblem) -> schemas.CodingProblemView:
         difficulty=problem.difficulty,
         starting_code=problem.starting_code,
     )
-
-
-def introduce(problem: CodingProblem, first: bool) -> list[str]:
-    lead = "Let's do a coding problem." if first else "Next problem."
-    return [
-        lead,
-        problem.summary,
-        f"Write {problem.entry_point.replace('_', ' ')} in the editor, run it when you're ready, "
-        "and talk me through your thinking as you go.",
-    ]
-
-
-def discuss(result: RunResult) -> tuple[list[str], bool]:
-    """What the interviewer says about a run, and whether the problem is solved."""
-    failing = next((t for t in result.tests if not t.passed), None)
-    if result.status == "passed":
-        return [f"All {result.total} tests pass."], True
-    if result.status == "failed" and failing is not None and failing.error:
-        kind = failing.error.split(":")[0]
-        return [
-            f"{result.passed} of {result.total} tests pass, and one case raises {kind}.",
-            "Look at that case on your screen: what does your code assume about the input there?",
-        ], False
-    if result.status == "failed" and failing is not None:
-        returned = f" your function returned {failing.got} there" if failing.got else " it fails there"
-        return [
-            f"{result.passed} of {result.total} tests pass.",
-            f"Look at the first failing case on your screen:{returned}.",
-            "What should it return, and which part of your code decides that?",
-        ], False
-    questions = {
-        "error": "What does that line expect that it does not get?",
-        "timeout": "Which loop in your code might never end, and what makes it stop?",
-        "memory": "How much does your approach keep in memory as the input grows?",
-        "output_limit": "The tests check what your function returns: which print can go?",
-        "crashed": "What in your code reaches below Python, and does it need to?",
-        "refused": "Could you send it again as plain text under the size limit?",
-    }
-    return [result.message, questions[result.status]], False
 
 
 class CodingRound:
@@ -203,11 +168,22 @@ class CodingRound:
         started: float,
     ) -> schemas.CodeTurnResult:
         turns = session.turns
-        runs = 1 + sum(1 for t in turns if t.kind == "code" and t.question_id == problem.id)
+        earlier = [t for t in turns if t.kind == "code" and t.question_id == problem.id]
+        runs = 1 + len(earlier)
         sentences, solved = discuss(result)
         later = session.question_ids[session.question_ids.index(problem.id) + 1 :]
         following = later[0] if later else None
-        move_on = solved or runs >= self.max_runs
+        # The first pass earns one question about the code itself; the run after it moves on.
+        question = (
+            follow_up_question(code, problem.entry_point, problem.test)
+            if solved and not reports.solved(earlier)
+            else None
+        )
+        move_on = (solved or runs >= self.max_runs) and question is None
+        if question:
+            sentences.append(question)
+        elif solved and said[0] and reports.solved(earlier):
+            sentences.insert(0, "Thanks for talking me through it.")
         if move_on and not solved:
             sentences = [*sentences[:1], "Let's move on; the report will show one way to solve it."]
         if move_on:
@@ -249,6 +225,7 @@ class CodingRound:
             reply=" ".join(sentences),
             speech=speech,
             solved=solved,
+            follow_up=question,
             runs=runs,
             transcript=said[0],
             next_problem=problem_view(next_problem) if next_problem else None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 
+from mockmentor.coding.follow_up import follow_up_question
 from mockmentor.coding.problems import CodingProblem
 from mockmentor.interviewer.templates import lower_first
 from mockmentor.interviewer.turn import topic_label
@@ -80,6 +81,16 @@ def solved(runs: list[Turn]) -> bool:
     return any(t.code_run and t.code_run["status"] == "passed" for t in runs)
 
 
+def asked_about(turns: list[Turn], problem: CodingProblem | None) -> str | None:
+    """The question the first passing run earned (the plan's rule, read again from its code)."""
+    passed = next((t for t in turns if t.code_run and t.code_run["status"] == "passed" and t.code), None)
+    return (
+        follow_up_question(passed.code, problem.entry_point, problem.test)
+        if passed and passed.code and problem
+        else None
+    )
+
+
 def coding_report(
     session: InterviewSession, problems: dict[str, CodingProblem]
 ) -> list[schemas.CodingProblemReport]:
@@ -94,6 +105,8 @@ def coding_report(
             solved=solved(turns),
             last_run=schemas.CodeRun.model_validate(turns[-1].code_run),
             final_code=turns[-1].code,
+            follow_up=asked_about(turns, problems.get(problem_id)),
+            said=[t.transcript for t in turns if t.transcript],
             reference_solution=problems[problem_id].reference_solution if problem_id in problems else "",
         )
         for problem_id, turns in code_runs(session).items()

@@ -74,6 +74,11 @@ class CodeTurnResult(BaseModel):
     reply: str = Field(description="the interviewer on the run, and the next problem when it moves on")
     speech: list[Spoken]
     solved: bool = Field(description="every test passed")
+    follow_up: str | None = Field(
+        default=None,
+        description="on a problem's first pass, the one question about the code (its cost or an edge case): "
+        "answer it aloud with /run_code_spoken, and the next run moves on",
+    )
     transcript: str | None = Field(
         default=None, description="what you said while coding, when audio came with the run"
     )
@@ -153,6 +158,8 @@ class CodingProblemReport(BaseModel):
     solved: bool
     last_run: CodeRun
     final_code: str | None = Field(description="the code of the last run")
+    follow_up: str | None = Field(description="the question asked about the code once it passed")
+    said: list[str] = Field(description="what you said while coding, run by run")
     reference_solution: str = Field(description="one passing solution, revealed only in the report")
 
 

@@ -47,6 +47,15 @@ def test_the_isa_probe_tells_a_runnable_instruction_from_an_illegal_one() -> Non
     assert verdicts == {"BASELINE": "ok", "ILLEGAL": "killed by SIGILL"}
 
 
+def test_an_instruction_that_runs_but_is_not_reported_is_not_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A VM that runs an extension its CPUID hides may migrate to a host without it."""
+    monkeypatch.setattr(llama_build, "reported_flags", lambda: {"sse2"})
+    probes = {"SSE42": llama_build.PROBES["SSE42"]}
+    assert llama_build.runnable_extensions(probes=probes) == {
+        "SSE42": "not reported by the CPU (sse4_2 missing from /proc/cpuinfo)"
+    }
+
+
 def test_the_portable_build_names_only_what_this_cpu_runs_and_never_amx() -> None:
     chosen = llama_build.selected_extensions("auto")
     reported = set(cpu_flags()) | {"sse4_2"}

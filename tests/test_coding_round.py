@@ -14,6 +14,7 @@ from conftest import SPEECH, Service
 from harness import transcripts
 from sqlalchemy import create_engine, text
 
+from mockmentor.coding.follow_up import follow_up_question
 from mockmentor.coding.problems import load_problems
 
 pytestmark = pytest.mark.slow  # the service process
@@ -70,11 +71,28 @@ def test_a_coding_round_runs_discusses_reports_and_counts_in_the_history(
     misplaced = service.post("/answer_text", json={**auth, "text": "I would use a loop."})
     assert misplaced.status_code == 409 and "/run_code" in misplaced.text
 
-    # The right one: every test passes and the round moves to the second problem.
-    right = post(service, "/run_code", **auth, code=problems[first["id"]].reference_solution)
+    # The right one: every test passes, and the interviewer asks one question about the code.
+    reference = problems[first["id"]].reference_solution
+    right = post(service, "/run_code", **auth, code=reference)
     assert right["solved"] and right["run"]["passed"] == right["run"]["total"] > 0
-    second = right["next_problem"]
-    assert second is not None and second["id"] != first["id"] and second["summary"] in right["reply"]
+    asked = follow_up_question(reference, first["entry_point"], problems[first["id"]].test)
+    assert asked is not None  # every easy reference solution has a loop or a typed parameter
+    assert right["follow_up"] == asked and right["reply"].endswith(asked)
+    assert right["next_problem"] is None and not right["finished"]
+
+    # Answered aloud with the same code, the round moves to the second problem.
+    with clip.open("rb") as audio:
+        response = service.post(
+            "/run_code_spoken",
+            data={**auth, "code": reference},
+            files={"audio": (clip.name, audio, "audio/wav")},
+        )
+    assert response.status_code == 200, response.text
+    answered = response.json()
+    assert answered["solved"] and answered["follow_up"] is None and answered["transcript"]
+    assert answered["reply"].startswith("Thanks for talking me through it.")
+    second = answered["next_problem"]
+    assert second is not None and second["id"] != first["id"] and second["summary"] in answered["reply"]
 
     # A hostile run on the second problem ends in a clear result; the service stays healthy.
     loop = post(
@@ -92,7 +110,9 @@ def test_a_coding_round_runs_discusses_reports_and_counts_in_the_history(
     report = post(service, "/session_report", **auth)
     coding = {item["problem_id"]: item for item in report["coding"]}
     assert set(coding) == {first["id"], second["id"]}
-    assert coding[first["id"]]["solved"] and coding[first["id"]]["runs"] == 3
+    assert coding[first["id"]]["solved"] and coding[first["id"]]["runs"] == 4
+    assert coding[first["id"]]["follow_up"] == asked and len(coding[first["id"]]["said"]) == 2
+    assert coding[second["id"]]["follow_up"] is None and coding[second["id"]]["said"] == []
     assert coding[first["id"]]["final_code"] == problems[first["id"]].reference_solution
     assert not coding[second["id"]]["solved"] and coding[second["id"]]["last_run"]["status"] == "refused"
     assert coding[second["id"]]["reference_solution"] == problems[second["id"]].reference_solution
@@ -109,7 +129,7 @@ def test_a_coding_round_runs_discusses_reports_and_counts_in_the_history(
             {"s": started["session_id"]},
         ).all()
     engine.dispose()
-    assert [row.kind for row in rows] == ["opener", "code", "code", "code", "code", "code"]
+    assert [row.kind for row in rows] == ["opener"] + ["code"] * 6
     assert all(
         row.reply_source == "template" for row in rows[1:]
     )  # collect_ratings trains on model+plan only

@@ -198,3 +198,38 @@ def test_base_comparison_times_training_and_replies_on_the_same_prompts(
     for measured in (report["served_tuned"], base["untuned"]):
         assert 0 < measured["first_sentence_s_p50"] <= measured["reply_s_p50"]
         assert 0 <= measured["well_formed"] <= 1 and measured["mean_words"] > 0
+
+
+def test_code_feedback_is_measured_against_the_plans_own_words(
+    trained: Path, built_dialogues: Path, coding_problems: Path, sandbox: object
+) -> None:
+    """Real failing runs in the sandbox, the tuned interviewer wording them, the real judge."""
+    from mockmentor.evaluation.evaluate_code_feedback import main as evaluate_code_feedback
+
+    section = {
+        "problems": str(coding_problems),
+        "model_dir": str(trained / "interviewer"),
+        "candidates": ["served"],
+        "runs": 2,
+        "max_new_tokens": 24,
+        "replies": str(trained / "code_feedback.jsonl"),
+        "metrics": str(trained / "code_feedback.json"),
+    }
+    report = evaluate_code_feedback(write_config(trained, built_dialogues, evaluate_code_feedback=section))
+    assert report == json.loads((trained / "code_feedback.json").read_text())
+    rows = [json.loads(line) for line in (trained / "code_feedback.jsonl").read_text().splitlines()]
+    assert len(rows) == report["runs"] == 2 and len({row["problem_id"] for row in rows}) == 2
+    for row in rows:
+        assert row["fix_line"] not in row["code"]  # one slip away from the reference
+        assert row["replies"]["plan"].endswith("?") and row["fix_line"] not in row["replies"]["plan"]
+        assert row["replies"]["served"] and set(row["measures"]) == {"plan", "served"}
+    plan = report["replies"]["plan"]
+    assert (plan["well_formed"], plan["fix_leak"], plan["names_case"], plan["invented_numbers"]) == (
+        1,
+        0,
+        1,
+        0,
+    )
+    judged = report["judged_against_plan"]["served"]
+    assert judged["prompts"] == 2 and 0 <= judged["win_rate"] <= 1 and 0 < judged["judge_mean_p_a"] < 1
+    assert report["shipped"] == "plan" and report["not_shipped_because"]["served"]  # 24 tokens, a few steps

@@ -16,6 +16,8 @@ import pytest
 from conftest import SPEECH, Service
 from harness import transcripts
 
+from mockmentor.coding.follow_up import follow_up_question
+
 pytestmark = pytest.mark.slow  # the browser and the service process
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -232,23 +234,33 @@ def test_coding_round_keyboard_only(playwright, service: Service, coding_problem
         page.keyboard.press("Control+a")
         page.keyboard.insert_text(first.reference_solution)
         page.keyboard.press("Control+Enter")
+        asked = follow_up_question(first.reference_solution, first.entry_point, first.test)
+        page.wait_for_function(
+            f"document.querySelector('#run-feedback').textContent.endsWith({asked!r})", timeout=60_000
+        )
+        assert page.text_content("#run-message").startswith("All ")
+        assert "Talk me through it" in page.text_content("#status")
+        page.screenshot(path=SHOTS / "coding-2-follow-up.png", full_page=True)
+        page.keyboard.press("Control+Enter")  # run again without answering: the round moves on
         page.wait_for_function(
             f"document.querySelector('#problem-id').textContent !== {first.id!r}", timeout=60_000
         )
-        assert page.text_content("#run-message").startswith("All ")
         assert "Next problem." in page.text_content("#run-feedback")
         assert "ran my code" in page.text_content("#conversation")
-        page.screenshot(path=SHOTS / "coding-2-next-problem.png", full_page=True)
+        page.screenshot(path=SHOTS / "coding-3-next-problem.png", full_page=True)
 
         page.focus("#finish")
         page.keyboard.press("Enter")
         page.wait_for_selector("#report-coding:not([hidden])")
         report = page.text_content("#report-coding")
         assert (
-            "Solved in 2 runs" in report
+            "Solved in 3 runs" in report
+            and f"Asked once it passed: {asked}" in report
             and first.canonical_solution.strip().splitlines()[0].strip() in report
         )
         assert "coding round, 1 of 1 problems solved" in page.text_content("#coding-progress")
-        page.screenshot(path=SHOTS / "coding-3-report.png", full_page=True)
+        assert page.is_visible("#coding-pass-rate")  # pass rate over time: one point at 100 %
+        assert page.locator("#coding-pass-rate circle").count() == 1
+        page.screenshot(path=SHOTS / "coding-4-report.png", full_page=True)
     finally:
         browser.close()

@@ -88,3 +88,34 @@ def test_the_verdicts_and_the_judge_are_quoted_as_measured() -> None:
         assert (
             f"{result['win_rate'] * 100:.1f} % (95 % interval {low * 100:.1f}–{high * 100:.1f} %)" in README
         )
+
+
+def code_feedback_rows() -> list[str]:
+    report = metrics("evaluation/metrics/code_feedback.json")
+    labels = {
+        "plan": "the plan's own words (served)",
+        "served": "the tuned interviewer, the run as a voice turn's facts",
+        "interviewer-candidate-qwen": "Qwen2.5-Coder-0.5B-Instruct, untuned, the run and the code",
+    }
+    rows = []
+    for name, m in report["replies"].items():
+        judged = report["judged_against_plan"].get(name)
+        low, high = judged["ci95"] if judged else (0, 0)
+        against = f"{judged['win_rate'] * 100:.1f} % ({low * 100:.1f}–{high * 100:.1f} %)" if judged else "–"
+        rows.append(
+            f"| {labels[name]} | {percent(m['well_formed'])} | {percent(m['fix_leak'])} "
+            f"| {percent(m['names_case'])} | {percent(m['invented_numbers'])} | {m['reply_s_p50']:.2f} s "
+            f"| {against} |"
+        )
+    return rows
+
+
+@pytest.mark.parametrize("row", code_feedback_rows())
+def test_readme_code_feedback_rows_match_the_committed_metrics(row: str) -> None:
+    assert row in README, f"README.md lacks, or has a stale copy of, the row:\n{row}"
+
+
+def test_the_coding_round_speaks_the_words_that_won() -> None:
+    """serving/coding_round.py speaks the plan's words; a rerun in which a model passes the ship
+    rule fails here until that model is wired in."""
+    assert metrics("evaluation/metrics/code_feedback.json")["shipped"] == "plan"

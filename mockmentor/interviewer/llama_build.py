@@ -1,11 +1,13 @@
-"""Build llama-cpp-python portably: only the instruction sets this CPU proves it can run, never AMX.
+"""Build llama-cpp-python portably: only the instruction sets this CPU reports and proves, never AMX.
 
 pip's default build of llama-cpp-python compiles ggml with `-march=native`, which pulls in
 every instruction set the CPU *reports*. Some VMs report AMX (and sometimes AVX-512) without
 letting a process run it, and the first long prompt then dies with SIGILL. So this script:
 
   1. runs one instruction of each x86 extension ggml can use, each in its own child process,
-     and keeps the extensions whose child exits cleanly (a VM that lies fails here, not later);
+     and keeps the extensions whose child exits cleanly (a VM that lies fails here, not later)
+     and that the CPU also reports (a VM can run what its CPUID hides, and may then migrate to
+     a host that cannot: seen on a Xeon VM that runs AVX-VNNI and AVX512-BF16 unreported);
   2. builds the wheel with `GGML_NATIVE=OFF` and exactly those extensions named, AMX always off
      (ggml's runtime dispatch picks its AMX variant from CPUID alone, so it is no safer);
   3. caches the wheel under the model cache, keyed by version, flags and compiler, and
@@ -73,6 +75,14 @@ REQUIRES = {
     "AVX512_VNNI": ["AVX512"],
     "AVX512_BF16": ["AVX512"],
 }
+# What the CPU must also report (CPUID, in /proc/cpuinfo's names) before a probe that runs
+# counts: a VM can run an instruction its CPUID hides, and may then move to a host without it.
+REPORTED = {
+    "SSE42": ["sse4_2"], "AVX": ["avx"], "F16C": ["f16c"], "FMA": ["fma"], "AVX2": ["avx2"],
+    "BMI2": ["bmi2"], "AVX_VNNI": ["avx_vnni"],
+    "AVX512": ["avx512f", "avx512cd", "avx512vl", "avx512dq", "avx512bw"],
+    "AVX512_VBMI": ["avx512vbmi"], "AVX512_VNNI": ["avx512_vnni"], "AVX512_BF16": ["avx512_bf16"],
+}  # fmt: skip
 LEVELS = {
     "x86-64-v2": ["SSE42"],
     "x86-64-v3": ["SSE42", "AVX", "F16C", "FMA", "AVX2", "BMI2"],
@@ -103,11 +113,22 @@ def _probe_source(probes: dict[str, tuple[str, str]]) -> str:
     )
 
 
+def reported_flags() -> set[str] | None:
+    """The CPU flags /proc/cpuinfo lists, or None where there is no such file."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return None
+    line = next((x for x in text.splitlines() if x.startswith("flags")), "")
+    return set(line.split(":", 1)[-1].split())
+
+
 def runnable_extensions(compiler: str = "cc", probes: dict[str, tuple[str, str]] = PROBES) -> dict[str, str]:
     """Each extension's verdict on this machine: 'ok', or why it cannot be used."""
     if platform.machine() not in ("x86_64", "AMD64"):
         return {}
     verdicts: dict[str, str] = {}
+    reported = reported_flags()
     with tempfile.TemporaryDirectory(prefix="mockmentor-isa-") as folder:
         source, binary = Path(folder) / "probe.c", Path(folder) / "probe"
         source.write_text(_probe_source(probes))
@@ -120,6 +141,12 @@ def runnable_extensions(compiler: str = "cc", probes: dict[str, tuple[str, str]]
             missing = [need for need in REQUIRES.get(flag, []) if verdicts.get(need) != "ok"]
             if missing:
                 verdicts[flag] = f"needs {', '.join(missing)}"
+                continue
+            hidden = [
+                name for name in REPORTED.get(flag, []) if reported is not None and name not in reported
+            ]
+            if hidden:
+                verdicts[flag] = f"not reported by the CPU ({', '.join(hidden)} missing from /proc/cpuinfo)"
                 continue
             run = subprocess.run([str(binary), flag], capture_output=True, timeout=30)
             verdicts[flag] = "ok" if run.returncode == 0 else _exit_reason(run.returncode)

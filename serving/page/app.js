@@ -222,7 +222,7 @@ async function runCode() {
       $("question").textContent = turn.next_problem.summary;
       loadProblem(turn.next_problem);
     }
-    setStatus("");
+    setStatus(turn.follow_up ? "Answer aloud with “Talk me through it”, then press Run to move on." : "");
   } catch (err) { showAlert(err.message); setStatus(""); }
   $("run-code").disabled = false;
 }
@@ -417,8 +417,11 @@ function handleEvent(event) {
 
 // The interview as a conversation, in order: each question, the answer given, the feedback.
 function addToConversation(question, answer, reply) {
-  for (const [who, text, cls] of [["Interviewer", question, "asked"], ["You", answer, "answer"],
-    ["Interviewer", reply, "reply"]]) {
+  // The question is said once, however many runs or answers it takes.
+  const lines = [["Interviewer", question, "asked"], ["You", answer, "answer"], ["Interviewer", reply, "reply"]];
+  const asked = [...$("conversation").querySelectorAll("li.asked")].pop();
+  if (asked && asked.lastChild.textContent === question) lines.shift();
+  for (const [who, text, cls] of lines) {
     const li = document.createElement("li");
     li.className = cls;
     const name = document.createElement("strong");
@@ -485,7 +488,13 @@ function showReport(report, history) {
     }
   }
   showCodingReport(report.coding);
-  drawProgress(history.sessions.filter((s) => s.mean_score !== null));
+  const scored = history.sessions.filter((s) => s.mean_score !== null);
+  const coded = history.sessions.filter((s) => s.problems_attempted > 0);
+  $("score-chart").hidden = !scored.length && coded.length > 0;  // a coder's first report: one chart
+  drawProgress("progress", scored, (s) => s.mean_score, 5, "", "No scored sessions yet.");
+  $("coding-chart").hidden = !coded.length;
+  drawProgress("coding-pass-rate", coded, (s) => Math.round((100 * s.problems_solved) / s.problems_attempted),
+    100, "%", "No coding rounds yet.");
   $("coding-progress").innerHTML = "";
   for (const s of history.sessions.filter((item) => item.problems_attempted > 0)) {
     const li = document.createElement("li");
@@ -515,16 +524,28 @@ function showCodingReport(problems) {
     const [h1, h2] = [document.createElement("h5"), document.createElement("h5")];
     h1.textContent = "Your final code";
     h2.textContent = "A reference solution";
-    section.append(title, result, h1, mine, h2, reference);
+    section.append(title, result);
+    if (p.follow_up) {
+      const asked = document.createElement("p");
+      asked.textContent = `Asked once it passed: ${p.follow_up}`;
+      section.append(asked);
+    }
+    for (const words of p.said) {
+      const said = document.createElement("p");
+      said.textContent = `You said: “${words}”`;
+      section.append(said);
+    }
+    section.append(h1, mine, h2, reference);
     list.append(section);
   }
 }
 
-function drawProgress(sessions) {
-  const svg = $("progress");
+// A line over the candidate's sessions, oldest first: `value` maps a session to [0, top].
+function drawProgress(svgId, sessions, value, top, unit, empty) {
+  const svg = $(svgId);
   const ns = "http://www.w3.org/2000/svg";
   svg.innerHTML = "";
-  const w = 520, h = 200, pad = 30;
+  const w = 520, h = 200, pad = 42;
   const add = (name, attrs, text) => {
     const el = document.createElementNS(ns, name);
     for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
@@ -532,18 +553,17 @@ function drawProgress(sessions) {
     svg.append(el);
     return el;
   };
-  for (const s of [0, 2.5, 5]) {
-    const y = h - pad - (s / 5) * (h - 2 * pad);
-    add("line", { x1: pad, x2: w - 10, y1: y, y2: y, stroke: "#d5d9e0" });
-    add("text", { x: 4, y: y + 4 }, String(s));
+  const y = (v) => h - pad - (v / top) * (h - 2 * pad);
+  for (const v of [0, top / 2, top]) {
+    add("line", { x1: pad, x2: w - 10, y1: y(v), y2: y(v), stroke: "#d5d9e0" });
+    add("text", { x: 4, y: y(v) + 4 }, `${v}${unit}`);
   }
-  if (!sessions.length) { add("text", { x: pad + 10, y: h / 2 }, "No scored sessions yet."); return; }
+  if (!sessions.length) { add("text", { x: pad + 10, y: h / 2 }, empty); return; }
   const x = (i) => pad + (sessions.length === 1 ? (w - pad) / 2 : (i / (sessions.length - 1)) * (w - pad - 20));
-  const y = (s) => h - pad - (s / 5) * (h - 2 * pad);
-  add("polyline", { points: sessions.map((s, i) => `${x(i)},${y(s.mean_score)}`).join(" "),
+  add("polyline", { points: sessions.map((s, i) => `${x(i)},${y(value(s))}`).join(" "),
     fill: "none", stroke: "#1f5fbf", "stroke-width": 2 });
   sessions.forEach((s, i) => {
-    add("circle", { cx: x(i), cy: y(s.mean_score), r: 4, fill: "#1f5fbf" });
+    add("circle", { cx: x(i), cy: y(value(s)), r: 4, fill: "#1f5fbf" });
     add("text", { x: x(i) - 12, y: h - 8 }, s.created_at.slice(5, 10));
   });
 }
