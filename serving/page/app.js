@@ -210,7 +210,7 @@ async function runCode() {
     player.last = [];
     for (const s of turn.speech) enqueueSpeech(s.audio_wav_base64);
     const said = turn.transcript ? ` and said: "${turn.transcript}"` : "";
-    addToConversation($("question").textContent, `(ran my code: ${turn.run.message})${said}`, turn.reply);
+    addToConversation($("question").textContent, `(ran my code: ${turn.run.message})${said}`, turn.reply, true);
     if (turn.finished) {
       $("question").textContent = "The coding round is over. Open your report to see a reference solution.";
       setStatus("That was the last problem.");
@@ -416,11 +416,12 @@ function handleEvent(event) {
 }
 
 // The interview as a conversation, in order: each question, the answer given, the feedback.
-function addToConversation(question, answer, reply) {
-  // The question is said once, however many runs or answers it takes.
+// `askedOnce`: a coding problem is stated once, however many runs it takes (a spoken question
+// asked once more is shown again, as the interviewer says it again).
+function addToConversation(question, answer, reply, askedOnce = false) {
   const lines = [["Interviewer", question, "asked"], ["You", answer, "answer"], ["Interviewer", reply, "reply"]];
   const asked = [...$("conversation").querySelectorAll("li.asked")].pop();
-  if (asked && asked.lastChild.textContent === question) lines.shift();
+  if (askedOnce && asked && asked.lastChild.textContent === question) lines.shift();
   for (const [who, text, cls] of lines) {
     const li = document.createElement("li");
     li.className = cls;
