@@ -104,7 +104,7 @@ def failing_runs(
             problem = problems[index]
             for mutant in mutants(problem.reference_solution, problem.entry_point, seed)[:8]:
                 result = sandbox.run(mutant.code, problem.test, problem.entry_point)
-                failing = next((t for t in result.tests if not t.passed), None)
+                failing = result.first_failure
                 if result.status == "failed" and failing and (failing.got or failing.error):
                     found.append((problem, mutant, result))
                     bar.update()
@@ -119,7 +119,8 @@ def _flat(text: str) -> str:
 
 
 def reply_measures(reply: str, prompt: str, mutant: Mutant, result: RunResult) -> dict[str, bool]:
-    failing = next(t for t in result.tests if not t.passed)
+    failing = result.first_failure
+    assert failing is not None  # failing_runs keeps only runs with a failing check
     said = failing.error.split(":")[0] if failing.error else failing.got or ""
     try:
         parse_turn(reply, "feedback")
@@ -139,7 +140,8 @@ def reply_measures(reply: str, prompt: str, mutant: Mutant, result: RunResult) -
 def voice_turn_messages(problem: CodingProblem, code: str, result: RunResult) -> list[dict[str, str]]:
     """The run as the served interviewer's own contract: the code is the answer, the failing
     case the point to lead toward without saying it."""
-    failing = next(t for t in result.tests if not t.passed)
+    failing = result.first_failure
+    assert failing is not None  # failing_runs keeps only runs with a failing check
     facts = AnswerFacts(
         topic="coding",
         question=problem.summary,

@@ -174,15 +174,16 @@ class CodingRound:
         later = session.question_ids[session.question_ids.index(problem.id) + 1 :]
         following = later[0] if later else None
         # The first pass earns one question about the code itself; the run after it moves on.
+        passed_before = reports.solved(earlier)
         question = (
             follow_up_question(code, problem.entry_point, problem.test)
-            if solved and not reports.solved(earlier)
+            if solved and not passed_before
             else None
         )
         move_on = (solved or runs >= self.max_runs) and question is None
         if question:
             sentences.append(question)
-        elif solved and said[0] and reports.solved(earlier):
+        elif solved and said[0] and passed_before:
             sentences.insert(0, "Thanks for talking me through it.")
         if move_on and not solved:
             sentences = [*sentences[:1], "Let's move on; the report will show one way to solve it."]

@@ -77,13 +77,17 @@ def code_runs(session: InterviewSession) -> dict[str, list[Turn]]:
     return runs
 
 
+def first_pass(runs: list[Turn]) -> Turn | None:
+    return next((t for t in runs if t.code_run and t.code_run["status"] == "passed"), None)
+
+
 def solved(runs: list[Turn]) -> bool:
-    return any(t.code_run and t.code_run["status"] == "passed" for t in runs)
+    return first_pass(runs) is not None
 
 
 def asked_about(turns: list[Turn], problem: CodingProblem | None) -> str | None:
     """The question the first passing run earned (the plan's rule, read again from its code)."""
-    passed = next((t for t in turns if t.code_run and t.code_run["status"] == "passed" and t.code), None)
+    passed = first_pass(turns)  # a passing run always keeps its code (only refused code is not kept)
     return (
         follow_up_question(passed.code, problem.entry_point, problem.test)
         if passed and passed.code and problem

@@ -26,7 +26,7 @@ def introduce(problem: CodingProblem, first: bool) -> list[str]:
 
 def discuss(result: RunResult) -> tuple[list[str], bool]:
     """What the interviewer says about a run, and whether the problem is solved."""
-    failing = next((t for t in result.tests if not t.passed), None)
+    failing = result.first_failure
     if result.status == "passed":
         return [f"All {result.total} tests pass."], True
     if result.status == "failed" and failing is not None and failing.error:
@@ -64,7 +64,7 @@ CODE_SYSTEM_PROMPT = (
 def run_facts(result: RunResult) -> str:
     """The run as the interviewer is told it: the result, and the first failing case or error."""
     facts = [f"Run: {result.message}"]
-    failing = next((t for t in result.tests if not t.passed), None)
+    failing = result.first_failure
     if failing is not None:
         facts.append(f"First failing check: {failing.test}")
         facts.append(

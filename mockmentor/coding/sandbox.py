@@ -100,6 +100,11 @@ class RunResult:
     output: str = ""  # what the code printed (the first output_bytes)
     seconds: float = 0.0
 
+    @property
+    def first_failure(self) -> TestOutcome | None:
+        """The first check that did not pass: the case the interviewer talks about."""
+        return next((t for t in self.tests if not t.passed), None)
+
     def to_dict(self) -> dict:
         return asdict(self)
 
