@@ -52,3 +52,21 @@ def encoded(samples: np.ndarray, container: str, codec: str, rate: int = 16_000)
         for packet in stream.encode(None):
             out.mux(packet)
     return buffer.getvalue()
+
+
+def decoded(name: str) -> np.ndarray:
+    """A clip of data/raw/speech as 16 kHz mono float32."""
+    from mockmentor.serving.audio_input import AudioLimits, decode_answer
+
+    return decode_answer((SPEECH / name).read_bytes(), AudioLimits(10**8, 600, 0.1, 0.0))
+
+
+def with_thinking_pause(
+    audio: np.ndarray, word_ends: list[float], pause_s: float
+) -> tuple[np.ndarray, float]:
+    """`audio` with `pause_s` of silence after the first word to end past its middle (mid-sentence,
+    where a candidate stops to think); `word_ends` are Whisper's word end times. Returns the audio
+    and where the pause starts, in seconds."""
+    cut = next(end for end in word_ends if end > len(audio) / 16_000 / 2)
+    at = int(cut * 16_000)
+    return np.concatenate([audio[:at], np.zeros(int(pause_s * 16_000), np.float32), audio[at:]]), cut

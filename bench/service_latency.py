@@ -10,6 +10,14 @@ streaming endpoint) and -> the audio of the next question (the reply's last sent
 plus the service's own per-stage timings. The baseline measured in the same run is the
 whole-turn endpoint (/answer_audio), whose first audio byte arrives with the whole turn.
 
+The live path (ws://.../live/answer) gets the same clips as a microphone sends them: 200 ms
+frames in real time. In button mode "done" follows the clip's last frame; hands-free, silence
+follows until the service ends the answer by itself. Both are timed from the clip's last voiced
+frame (Silero VAD) to the reply's first audio, and the upload path beside them from the same
+point (its upload starts at the clip's end); hands-free also reports the endpointing delay (last
+voiced frame -> the service ends the answer) apart from the reply after it, and the service's
+CPU time per second of audio while the candidate speaks.
+
     python bench/service_latency.py [--turns 24] [--concurrency 4 16] [--speech-models whisper-base ...]
                                     [--interviewers base:interviewer-base ...]
 
@@ -37,6 +45,7 @@ import httpx
 import jiwer
 import numpy as np
 import pandas as pd
+import psutil
 import yaml
 from harness import SPEECH, transcripts
 from tqdm import tqdm
@@ -100,6 +109,36 @@ class SpokenAnswers:
         return [(name, self._audio[name]) for name in sorted(self._audio)]
 
 
+FRAME_S = 0.2  # the page's frames: 200 ms
+
+
+def pcm_of(clip: bytes) -> np.ndarray:
+    from mockmentor.serving.audio_input import AudioLimits, decode_answer
+
+    return decode_answer(clip, AudioLimits(10**9, 3600, 0.1, 0.0))
+
+
+def last_voiced_s(samples: np.ndarray) -> float:
+    """Where the clip's speech ends (the last voiced Silero window), in seconds."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    speech = get_speech_timestamps(samples, VadOptions(speech_pad_ms=0))
+    return speech[-1]["end"] / 16_000 if speech else len(samples) / 16_000
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time of the service and its worker processes so far."""
+    root = psutil.Process(pid)
+    total = 0.0
+    for process in [root, *root.children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            continue
+    return total
+
+
 def percentile(values: list[float], q: float) -> float:
     return round(float(np.percentile(values, q)), 1) if values else float("nan")
 
@@ -153,6 +192,68 @@ class Client:
             "busy_answers": busy,
         }
 
+    def live_turn(self, session: dict, clip: tuple[str, bytes], hands_free: bool, pid: int) -> dict:
+        """The clip through /live/answer in real time; times from its last voiced frame."""
+        from websockets.sync.client import connect
+
+        samples = pcm_of(clip[1])
+        voiced_end = last_voiced_s(samples)
+        frame = int(FRAME_S * 16_000)
+        url = str(self.http.base_url).replace("http://", "ws://").rstrip("/") + "/live/answer"
+        events, at = [], {}
+        with connect(url, open_timeout=60, close_timeout=60, max_size=2**24) as ws:
+            opening = {k: session[k] for k in ("session_id", "session_token")} | {"hands_free": hands_free}
+            ws.send(json.dumps(opening))
+            json.loads(ws.recv(timeout=60))  # ready
+            cpu, started = cpu_seconds(pid), time.perf_counter()
+            sent = 0
+            while (hands_free and "end" not in at) or sent < len(samples):
+                due = started + sent / 16_000
+                time.sleep(max(0.0, due - time.perf_counter()))
+                chunk = samples[sent : sent + frame] if sent < len(samples) else np.zeros(frame, np.float32)
+                ws.send((np.clip(chunk, -1, 1) * 32767).astype("<i2").tobytes())
+                sent += frame
+                if sent >= 60 * 16_000:
+                    raise RuntimeError(f"{clip[0]}: the hands-free answer never ended")
+                while True:  # whatever the service said meanwhile
+                    try:
+                        event = json.loads(ws.recv(timeout=0))
+                    except TimeoutError:
+                        break
+                    if event["event"] == "end":
+                        at["end"] = time.perf_counter()
+            speaking_cpu = (cpu_seconds(pid) - cpu) / (min(sent, len(samples)) / 16_000)
+            if not hands_free:
+                ws.send(json.dumps({"type": "done"}))
+            for message in ws:
+                event = json.loads(message)
+                now = time.perf_counter()
+                events.append(event)
+                if event["event"] == "end":
+                    at["end"] = now
+                elif event["event"] == "sentence":
+                    at.setdefault("first_audio", now)
+                    at["last_audio"] = now
+                elif event["event"] == "error":
+                    raise RuntimeError(event["message"])
+        turn = events[-1]
+        voiced = started + voiced_end
+        return {
+            "clip": clip[0],
+            "transcript": turn["transcript"],
+            "first_audio_ms": (at["first_audio"] - voiced) * 1000,
+            "question_audio_ms": (at["last_audio"] - voiced) * 1000,
+            "endpoint_ms": (at["end"] - voiced) * 1000,
+            "reply_after_end_ms": (at["first_audio"] - at["end"]) * 1000,
+            "server": turn["timings_ms"],
+            "finished": turn["finished"],
+            "interviewer_said": turn["reply"],
+            "reply_source": turn["reply_source"],
+            "reply_words": len(turn["reply"].split()),
+            "speaking_cpu_per_audio_s": speaking_cpu,
+            "trailing_silence_ms": (len(samples) / 16_000 - voiced_end) * 1000,
+        }
+
     def whole_turn(self, session: dict, clip: tuple[str, bytes]) -> dict:
         auth = {"session_id": session["session_id"], "session_token": session["session_token"]}
         started = time.perf_counter()
@@ -173,15 +274,25 @@ def sequential(
     spoken: SpokenAnswers,
     turns: int,
     label: str,
-    stream: bool = True,
+    mode: str = "upload",
+    pid: int = 0,
 ) -> list[dict]:
     """One candidate at a time, a new session whenever an interview finishes: the recorded clips
-    first, then real answers to the question asked."""
+    first, then real answers to the question asked. `mode`: upload (streamed reply), whole,
+    live (button) or hands-free."""
     results, session = [], client.start()
     asked = session["reply"]
     for turn in tqdm(range(turns), desc=f"{label} turns", unit="turn"):
         clip = recorded[turn] if turn < len(recorded) else spoken.answer(asked, turn)
-        result = client.streamed_turn(session, clip) if stream else client.whole_turn(session, clip)
+        if mode in ("live", "hands-free"):
+            result = client.live_turn(session, clip, mode == "hands-free", pid)
+        elif mode == "upload":
+            result = client.streamed_turn(session, clip)
+            result["trailing_silence_ms"] = (
+                len(pcm_of(clip[1])) / 16_000 - last_voiced_s(pcm_of(clip[1]))
+            ) * 1000
+        else:
+            result = client.whole_turn(session, clip)
         results.append(result)
         asked = result["interviewer_said"]
         if result["finished"]:
@@ -228,6 +339,46 @@ def concurrent(url: str, clips: list[tuple[str, bytes]], sessions: int, turns_ea
         "turns_per_minute": round(len(results) / seconds * 60, 1),
         "first_audio_p50_ms": percentile(first, 50),
         "first_audio_p95_ms": percentile(first, 95),
+    }
+
+
+def live_paths(
+    client: Client, recorded: list, spoken: SpokenAnswers, turns: int, pid: int, upload: list[dict]
+) -> dict:
+    """The upload path, the live path with a button and hands-free, timed from the same point:
+    each clip's last voiced frame (the upload path's upload starts at the clip's end)."""
+    button = sequential(client, recorded, spoken, turns, "live (button)", mode="live", pid=pid)
+    hands_free = sequential(client, recorded, spoken, turns, "live (hands-free)", mode="hands-free", pid=pid)
+    said = spoken.said | transcripts()
+
+    def from_voice(results: list[dict], key: str = "first_audio_ms") -> dict:
+        values = [r[key] + (r["trailing_silence_ms"] if key == "upload" else 0) for r in results]
+        return {"p50_ms": percentile(values, 50), "p95_ms": percentile(values, 95)}
+
+    uploads = [r | {"upload": r["first_audio_ms"]} for r in upload]
+    return {
+        "end_of_answer_to_first_audio": {
+            "upload": from_voice(uploads, "upload"),
+            "live_button": from_voice(button),
+            "live_hands_free_after_endpoint": from_voice(hands_free, "reply_after_end_ms"),
+            "live_hands_free_from_last_voiced": from_voice(hands_free),
+        },
+        "hands_free_endpointing_ms": from_voice(hands_free, "endpoint_ms"),
+        "word_error_rate": {
+            "upload": word_error_rate(upload, said),
+            "live_button": word_error_rate(button, said),
+            "live_hands_free": word_error_rate(hands_free, said),
+        },
+        "live_stage_p50_ms": {
+            stage: percentile([r["server"][stage] for r in button if stage in r["server"]], 50)
+            for stage in ["last_segment", "score", "interviewer_first_sentence", "tts_first_sentence"]
+        },
+        "speaking_cpu_seconds_per_audio_second": {
+            "p50": round(float(np.median([r["speaking_cpu_per_audio_s"] for r in button + hands_free])), 3),
+            "max": round(float(np.max([r["speaking_cpu_per_audio_s"] for r in button + hands_free])), 3),
+            "cores": os.cpu_count(),
+        },
+        "turns": {"live_button": len(button), "live_hands_free": len(hands_free)},
     }
 
 
@@ -318,13 +469,14 @@ def main() -> None:
                     "word_error_rate": word_error_rate(streamed, said | spoken.said),
                 }
                 if number == 0:  # the baseline and the load test, on the default model
-                    whole = sequential(client, recorded, spoken, args.turns, "whole", stream=False)
+                    whole = sequential(client, recorded, spoken, args.turns, "whole", mode="whole")
                     result["whole_turn_baseline"] = summary(whole)
                     result["first_audio_speedup_vs_whole_turn"] = round(
                         result["whole_turn_baseline"]["first_audio_p50_ms"]
                         / result["streamed"]["first_audio_p50_ms"],
                         2,
                     )
+                    result["live"] = live_paths(client, recorded, spoken, args.turns, process.pid, streamed)
                     # load: the same clips as the sequential run, in a fixed order
                     clips = recorded + spoken.clips()
                     result["concurrency"] = [

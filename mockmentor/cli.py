@@ -186,6 +186,21 @@ def compare_interviewer_bases(config: ConfigOption = Path("configs/interviewer.y
     typer.echo(json.dumps(main(config), indent=2))
 
 
+@app.command("evaluate-end-of-turn")
+@user_errors
+def evaluate_end_of_turn(config: ConfigOption = Path("configs/serving.yaml")) -> None:
+    """DVC stage `evaluate_end_of_turn`: when a hands-free answer may end, fitted on real answers."""
+    from mockmentor.evaluation.evaluate_end_of_turn import main
+
+    report = main(config)
+    model, silence = report["sentence_end_model"], report["silence_alone"]
+    typer.echo(
+        f"held-out questions: cut in on {model['cut_in_rate']:.1%} of thinking pauses "
+        f"(silence alone: {silence['cut_in_rate']:.0%}), whole answers end early in "
+        f"{model['finished_recognised']:.1%}; AUC {model['auc']:.3f}; threshold {report['threshold']:.3f}"
+    )
+
+
 @app.command("evaluate-code-feedback")
 @user_errors
 def evaluate_code_feedback(config: ConfigOption = Path("configs/interviewer.yaml")) -> None:

@@ -9,6 +9,7 @@ from pydantic.dataclasses import dataclass
 
 from mockmentor.config import STRICT, load_section
 from mockmentor.settings import get_settings
+from mockmentor.speech.live_answer import LiveAnswerConfig
 
 from .audio_input import AudioLimits
 
@@ -45,6 +46,9 @@ class ServeConfig:
     max_job_description_chars: int = field(metadata={"help": "longest job description"})
     fillers: list[str] = field(metadata={"help": "filler phrases counted in delivery analytics"})
     pause_seconds: float = field(metadata={"help": "a silence longer than this counts as a long pause"})
+    live_answer: LiveAnswerConfig = field(
+        metadata={"help": "answers streamed over /live/answer: segments, hands-free end of turn, windows"}
+    )
     keep_audio: bool = field(metadata={"help": "store uploaded answers (off: audio is never written)"})
     audio_dir: Path = field(metadata={"help": "where kept audio goes"})
     roles: dict[str, list[str]] = field(metadata={"help": "role -> the topics it is interviewed on"})

@@ -46,6 +46,7 @@ from mockmentor.interviewer.turn import (
     topic_label,
 )
 from mockmentor.speech.delivery import delivery
+from mockmentor.speech.transcription import Transcript
 from mockmentor.store.interviews import AccessDenied, DatabaseUnavailable, Store, Turn
 
 from . import schemas
@@ -96,6 +97,15 @@ class Decision:
     next_id: str | None
     retry: bool = False  # ask the same question again
     off_topic: bool = False  # the answer did not address the question
+
+
+@dataclass(frozen=True)
+class HeardAnswer:
+    """A spoken answer transcribed while it was spoken (serving/answer_socket.py)."""
+
+    transcript: Transcript
+    audio: bytes  # the answer as WAV, kept only when keep_audio is on
+    timings: dict[str, float]  # the live path's own steps (e.g. the last segment's transcription)
 
 
 RETRIES_PER_QUESTION = 1
@@ -209,22 +219,43 @@ class InterviewEngine:
         return session, session.turns[-1]
 
     def answer(
-        self, session_id: str, token: str, *, audio: bytes | None = None, text: str | None = None
+        self,
+        session_id: str,
+        token: str,
+        *,
+        audio: bytes | None = None,
+        text: str | None = None,
+        heard: HeardAnswer | None = None,
+        claimed: bool = False,
     ) -> Iterator[Event]:
-        """Check and transcribe the answer now (raising RequestRefused), then stream the turn."""
+        """Check and transcribe the answer now (raising RequestRefused), then stream the turn.
+        `heard`: an answer already transcribed while it was spoken (the live socket), whose caller
+        may hold the session's claim itself (`claimed`) and release it when it is done."""
         started = time.perf_counter()
-        if (audio is None) == (text is None):
+        if sum(a is not None for a in (audio, text, heard)) != 1:
             raise RequestRefused(HTTPStatus.UNPROCESSABLE_ENTITY, "send exactly one of: audio, text")
+        session, last = self.answerable(session_id, token)
+        if not claimed:
+            self.claims.claim(session_id, "an answer to this session is already being processed")
+        try:
+            pending = self._pending(session, last, token, audio, text, heard, started)
+        except BaseException:
+            if not claimed:
+                self.claims.release(session_id)
+            raise
+        return self._turn_events(pending, release=not claimed)
+
+    def answerable(self, session_id: str, token: str) -> tuple[Any, Turn]:
+        """The session and its last turn, if it waits for a spoken or written answer (else
+        RequestRefused): checked before a live answer streams any audio."""
         session, last = self._state(session_id, token)
         if last.next_question_id is None:
             raise RequestRefused(HTTPStatus.CONFLICT, "this interview is finished; start a new session")
-        self.claims.claim(session_id, "an answer to this session is already being processed")
-        try:
-            pending = self._pending(session, last, token, audio, text, started)
-        except BaseException:
-            self.claims.release(session_id)
-            raise
-        return self._turn_events(pending)
+        if session.topic == CODING_TOPIC:
+            raise RequestRefused(
+                HTTPStatus.CONFLICT, "this session is a coding round: send your code to /run_code"
+            )
+        return session, last
 
     # ---- check and transcribe (before anything streams) ------------------------------------
     def _checked_text(self, text: str) -> str:
@@ -257,17 +288,31 @@ class InterviewEngine:
         return heard.text, heard.words
 
     def _pending(
-        self, session: Any, last: Turn, token: str, audio: bytes | None, text: str | None, started: float
+        self,
+        session: Any,
+        last: Turn,
+        token: str,
+        audio: bytes | None,
+        text: str | None,
+        heard: HeardAnswer | None,
+        started: float,
     ) -> Pending:
         timings: dict[str, float] = {}
         if text is not None:
             transcript, words = self._checked_text(text), None
+        elif heard is not None:
+            if not heard.transcript.text.strip():
+                raise RequestRefused(
+                    HTTPStatus.UNPROCESSABLE_ENTITY, "no speech was recognised in the answer"
+                )
+            transcript, words, audio = (
+                self._checked_text(heard.transcript.text),
+                heard.transcript.words,
+                heard.audio,
+            )
+            timings.update(heard.timings)
         else:
             transcript, words = self._transcribed(audio or b"", timings)
-        if session.topic == CODING_TOPIC:
-            raise RequestRefused(
-                HTTPStatus.CONFLICT, "this session is a coding round: send your code to /run_code"
-            )
         question = self.bank.questions.get(last.next_question_id or "")
         if question is None:
             raise RequestRefused(
@@ -288,7 +333,7 @@ class InterviewEngine:
             retries_so_far=len(answered) - probes,
             next_planned=following,
             transcript=transcript,
-            source="text" if text is not None else "audio",
+            source="text" if text is not None else "audio",  # a live answer is audio too
             words=words,
             audio=audio,
             started=started,
@@ -296,11 +341,12 @@ class InterviewEngine:
         )
 
     # ---- the turn ----------------------------------------------------------------------------
-    def _turn_events(self, p: Pending) -> Iterator[Event]:
+    def _turn_events(self, p: Pending, release: bool = True) -> Iterator[Event]:
         try:
             yield from self._run_turn(p)
         finally:
-            self.claims.release(p.session_id)
+            if release:
+                self.claims.release(p.session_id)
 
     def _run_turn(self, p: Pending) -> Iterator[Event]:
         analytics = delivery(p.transcript, p.words, self.config.fillers, self.config.pause_seconds)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from mockmentor.model_assets import resolve
+from mockmentor.speech.end_of_turn import N_CTX, EndOfTurnRule, SentenceEnd
 from mockmentor.speech.synthesis import ENGINES, TextToSpeech
 from mockmentor.speech.transcription import SpeechToText
 
@@ -28,6 +29,8 @@ class LoadedModels:
     coverage_rule: Any  # mockmentor.interviewer.coverage.CoverageRule, the interviewer's own
     interviewer: Any  # mockmentor.interviewer.decoding.Interviewer
     voice: TextToSpeech
+    sentence_end: SentenceEnd  # when a hands-free answer may end (with end_of_turn's threshold)
+    end_of_turn: EndOfTurnRule
     versions: dict[str, str]
 
 
@@ -72,7 +75,8 @@ def preflight(config: ServeConfig) -> Any:
             )
     _folder(config.scorer)
     files, _ = interviewer_files(config)
-    for name in (files.coverage.encoder, config.speech_model, config.voice):
+    rule = EndOfTurnRule.load(config.live_answer.end_of_turn_rule)  # raises ValueError, naming it
+    for name in (files.coverage.encoder, config.speech_model, config.voice, rule.model):
         resolve(name)
     Store.open(get_settings().database_url).ping()  # raises DatabaseUnavailable, naming it
     if config.interviewer_backend != "llama.cpp":
@@ -86,6 +90,7 @@ def load_models(config: ServeConfig) -> LoadedModels:
 
     from mockmentor.interviewer.coverage import KeyPointCoverage
     from mockmentor.interviewer.decoding import Interviewer
+    from mockmentor.interviewer.proven_gguf import proven_gguf
     from mockmentor.scorer.scorer import AnswerScorer
 
     torch.set_num_threads(config.threads)
@@ -100,6 +105,7 @@ def load_models(config: ServeConfig) -> LoadedModels:
     interviewer = Interviewer(
         files, config.interviewer_backend, config.max_new_tokens, config.threads, config.prefill_next_prompt
     )
+    end_of_turn = EndOfTurnRule.load(config.live_answer.end_of_turn_rule)
     return LoadedModels(
         bank=bank,
         speech=SpeechToText(resolve(config.speech_model), config.threads, config.speech_beam_size),
@@ -108,11 +114,16 @@ def load_models(config: ServeConfig) -> LoadedModels:
         coverage_rule=rule,
         interviewer=interviewer,
         voice=ENGINES[config.tts_engine](resolve(config.voice), config.threads),
+        sentence_end=SentenceEnd(
+            resolve(end_of_turn.model), proven_gguf(end_of_turn.model, N_CTX), threads=1
+        ),
+        end_of_turn=end_of_turn,
         versions={
             "scorer": scorer_version,
             "interviewer": f"{interviewer_version} ({interviewer.backend})",
             "speech": config.speech_model,
             "voice": config.voice,
             "encoder": rule.encoder,
+            "end_of_turn": f"{end_of_turn.model} (log P(end) >= {end_of_turn.threshold:.2f})",
         },
     )

@@ -1,8 +1,9 @@
 """The voice-interview service: `bentoml serve mockmentor.serving.service:MockMentor`.
 
-Typed BentoML APIs (OpenAPI at /docs.json, Swagger UI at /), the web page at /app/ and a
+Typed BentoML APIs (OpenAPI at /docs.json, Swagger UI at /), the web page at /app/, a
 streaming turn endpoint that sends the transcript, the score and each spoken sentence as
-server-sent events the moment each is ready. Models load once per worker in __init__.
+server-sent events the moment each is ready, and a WebSocket at /live/answer that takes the
+answer's audio while it is spoken (answer_socket.py). Models load once per worker in __init__.
 Every session call carries the session's secret token; a wrong token and an unknown
 session get the same 404, so ids cannot be probed.
 """
@@ -21,13 +22,14 @@ from bentoml.exceptions import BentoMLException
 from pydantic import BaseModel, Field
 
 with bentoml.importing():
-    from fastapi import FastAPI
+    from fastapi import FastAPI, WebSocket
     from fastapi.staticfiles import StaticFiles
 
     from mockmentor.coding.sandbox import Sandbox, load_sandbox_limits
     from mockmentor.interviewer.turn import TOPIC_LABELS
     from mockmentor.serving import reports, schemas
     from mockmentor.serving.admission import AdmissionControl
+    from mockmentor.serving.answer_socket import AnswerSocket, event_data
     from mockmentor.serving.coding_round import CODING_TOPIC, CodingRound, load_coding_problems
     from mockmentor.serving.config import load_serve_config
     from mockmentor.serving.interview import DATABASE_DOWN, InterviewEngine
@@ -43,6 +45,7 @@ CONFIG = load_serve_config()
 PAGE = Path(__file__).resolve().parent / "page"
 page = FastAPI(title="MockMentor page")
 page.mount("/", StaticFiles(directory=PAGE, html=True), name="page")
+live = FastAPI(title="MockMentor live answers")
 
 SessionId = Annotated[str, Field(min_length=1, max_length=64, description="from start_session")]
 Token = Annotated[str, Field(min_length=1, max_length=256, description="the session's secret token")]
@@ -67,6 +70,7 @@ def refused(err: RequestRefused | AccessDenied | DatabaseUnavailable) -> Refused
 
 
 @bentoml.asgi_app(page, path="/app")
+@bentoml.asgi_app(live, path="/live")
 @bentoml.service(
     workers=1,  # one copy of every model per machine; requests share it through threads
     traffic={"timeout": 300, "max_concurrency": 32},
@@ -146,6 +150,11 @@ class MockMentor:
     ) -> Generator[str, None, None]:
         """Answer by voice; server-sent events: transcript, score, sentence (text + WAV) ..., turn."""
         return self._stream(session_id, session_token, audio=self._read(audio))
+
+    @live.websocket("/answer")
+    async def live_answer(self, websocket: WebSocket) -> None:
+        """Answer by voice while speaking (protocol: serving/answer_socket.py)."""
+        await AnswerSocket(websocket, self.engine, self.config).run()
 
     @bentoml.api(route="/answer_text_stream")
     def answer_text_stream(
@@ -267,8 +276,7 @@ class MockMentor:
 
 def server_sent(name: str, payload: BaseModel) -> str:
     """One SSE event; the `turn` event leaves out the speech its `sentence` events carried."""
-    data = payload.model_dump(exclude={"speech"} if name == "turn" else None)
-    return f"event: {name}\ndata: {json.dumps({'event': name, **data})}\n\n"
+    return f"event: {name}\ndata: {json.dumps(event_data(name, payload))}\n\n"
 
 
 MockMentor.add_asgi_middleware(RequestGuard, max_body_bytes=CONFIG.max_audio_bytes)

@@ -231,6 +231,26 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture(scope="session")
+def end_of_turn_rule(prepared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The evaluate_end_of_turn stage on two answers per question (the recipe draws eight)."""
+    from mockmentor.evaluation.evaluate_end_of_turn import main as evaluate_end_of_turn
+
+    folder = tmp_path_factory.mktemp("end-of-turn")
+    config = yaml.safe_load((REPO / "configs/serving.yaml").read_text())["evaluate_end_of_turn"]
+    config |= {
+        "processed_dir": str(prepared_data / "processed"),
+        "splits_dir": str(prepared_data / "splits"),
+        "answers_per_question": 2,
+        "rule": str(folder / "end_of_turn.json"),
+        "metrics": str(folder / "metrics.json"),
+        "plot": str(folder / "end_of_turn.png"),
+    }
+    (folder / "serving.yaml").write_text(yaml.safe_dump({"evaluate_end_of_turn": config}))
+    evaluate_end_of_turn(folder / "serving.yaml")
+    return folder / "end_of_turn.json"
+
+
+@pytest.fixture(scope="session")
 def tiny_scorer(robustness_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real scorer trained with a few encoder steps and small trees (the full recipe takes minutes)."""
     from mockmentor.training.train_scorer import main as train_scorer
@@ -245,7 +265,11 @@ def tiny_scorer(robustness_data: Path, tmp_path_factory: pytest.TempPathFactory)
 
 @pytest.fixture(scope="session")
 def serving_config(
-    tiny_scorer: Path, built_dialogues: Path, coding_problems: Path, tmp_path_factory: pytest.TempPathFactory
+    tiny_scorer: Path,
+    built_dialogues: Path,
+    coding_problems: Path,
+    end_of_turn_rule: Path,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Path:
     config = yaml.safe_load((REPO / "configs/serving.yaml").read_text())
     config["serve"] |= {
@@ -258,6 +282,7 @@ def serving_config(
         "max_pending_answers": 2,
         "coding_problems": str(coding_problems),
     }
+    config["serve"]["live_answer"]["end_of_turn_rule"] = str(end_of_turn_rule)
     path = tmp_path_factory.mktemp("serving") / "serving.yaml"
     path.write_text(yaml.safe_dump(config))
     return path

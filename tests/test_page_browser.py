@@ -12,9 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import jiwer
+import numpy as np
 import pytest
 from conftest import SPEECH, Service
-from harness import transcripts
+from harness import decoded, transcripts, wav_bytes, with_thinking_pause
 
 from mockmentor.coding.follow_up import follow_up_question
 
@@ -44,10 +45,10 @@ def playwright() -> Iterator:
         yield driver
 
 
-def launch(playwright, microphone: bool):
+def launch(playwright, microphone: bool, clip: Path = CLIP):
     args = [*QUIET_NETWORK, "--use-fake-device-for-media-stream"]
     if microphone:
-        args += ["--use-fake-ui-for-media-stream", f"--use-file-for-fake-audio-capture={CLIP}%noloop"]
+        args += ["--use-fake-ui-for-media-stream", f"--use-file-for-fake-audio-capture={clip}%noloop"]
     return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=args)
 
 
@@ -262,5 +263,47 @@ def test_coding_round_keyboard_only(playwright, service: Service, coding_problem
         assert page.is_visible("#coding-pass-rate")  # pass rate over time: one point at 100 %
         assert page.locator("#coding-pass-rate circle").count() == 1
         page.screenshot(path=SHOTS / "coding-4-report.png", full_page=True)
+    finally:
+        browser.close()
+
+
+def test_hands_free_turn_with_a_thinking_pause_and_barge_in(
+    playwright, service: Service, tmp_path: Path
+) -> None:
+    """Hands-free: the candidate talks over the question (the interviewer stops), pauses mid-sentence
+    to think (no cut-in), stops (the answer ends by itself) and hears the reply."""
+    from mockmentor.model_assets import resolve
+    from mockmentor.speech.transcription import SpeechToText
+
+    audio = decoded(CLIP.name)
+    ends = [w.end for w in SpeechToText(resolve("whisper-base"), threads=2).transcribe(audio).words]
+    paused, _ = with_thinking_pause(audio, ends, pause_s=2.5)
+    second = np.zeros(16_000, np.float32)  # the candidate starts 1 s after the microphone opens
+    microphone = tmp_path / "hands-free.wav"
+    microphone.write_bytes(wav_bytes(np.concatenate([second, paused, np.zeros(30 * 16_000, np.float32)])))
+    browser = launch(playwright, microphone=True, clip=microphone)
+    page = browser.new_page(viewport={"width": 900, "height": 1400})
+    try:
+        page.goto(f"{service.url}/app/")
+        page.wait_for_selector("#role option", state="attached")
+        page.select_option("#role", "Software engineer")
+        page.select_option("#topic", "intro-programming")
+        page.click("#start")
+        page.wait_for_selector("#interview:not([hidden])")
+        page.wait_for_function("player.playing", timeout=30_000)  # the question is being spoken
+        page.check("#hands-free")  # the microphone opens; the candidate starts talking 1 s later
+        page.wait_for_function("player.stopped >= 1", timeout=20_000)  # barge-in: the interviewer stops
+        page.wait_for_function("live.answers >= 1", timeout=60_000)  # ended by silence, no button
+        heard = page.evaluate("player.played")
+        page.wait_for_function("state.turnId !== null", timeout=120_000)
+        page.wait_for_function(f"player.played > {heard}", timeout=30_000)  # the reply is heard
+        transcript = page.text_content("#transcript")
+        assert jiwer.wer(transcripts()[CLIP.name].lower(), transcript.lower()) < 0.15, transcript
+        session, token = page.evaluate("[state.session, state.token]")
+        report = service.post("/session_report", json={"session_id": session, "session_token": token}).json()
+        # one answer, whole: the interviewer did not cut in during the thinking pause
+        assert [a["transcript"] for a in report["answers"]] == [transcript]
+        assert page.locator("#conversation li.answer").count() == 1
+        page.screenshot(path=SHOTS / "5-hands-free.png", full_page=True)
     finally:
         browser.close()

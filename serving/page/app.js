@@ -1,5 +1,5 @@
-// MockMentor page: start a session, record answers with MediaRecorder, stream the turn back
-// (server-sent events from /answer_stream), play the interviewer's sentences as they arrive,
+// MockMentor page: start a session, record answers with MediaRecorder (or stream them while
+// spoken, hands-free: live-answer.js), stream the turn back (server-sent events), play the interviewer's sentences as they arrive,
 // rate the feedback, show the report and the progress chart. A coding round swaps the answer
 // box for a code editor (CodeMirror 6, vendored in vendor/codemirror.js) and a Run button.
 // No network beyond this server.
@@ -62,7 +62,7 @@ const postJSON = async (path, body) =>
   (await call(path, { headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) })).json();
 
 // ---- audio: play each sentence as soon as it arrives, in order --------------------------
-const player = { queue: [], playing: false, last: [] };
+const player = { queue: [], playing: false, last: [], current: null, stopped: 0, played: 0 };
 function enqueueSpeech(b64) {
   const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
   const url = URL.createObjectURL(new Blob([bytes], { type: "audio/wav" }));
@@ -75,11 +75,20 @@ function playNext() {
   if (!url) { player.playing = false; return; }
   player.playing = true;
   const audio = new Audio(url);
+  player.current = audio;
   audio.onended = playNext;
   audio.onerror = playNext;
-  audio.play().catch(() => playNext());  // autoplay refused: the text is on screen anyway
+  audio.play().then(() => { player.played += 1; }).catch(() => playNext());  // refused: the text is on screen
 }
 function replay() { player.queue.push(...player.last); if (!player.playing) playNext(); }
+// Barge-in: the candidate started talking over the interviewer, who stops (the text stays on screen).
+function stopSpeech() {
+  if (!player.playing) return;
+  player.queue = [];
+  if (player.current) player.current.pause();
+  player.playing = false;
+  player.stopped += 1;
+}
 
 // ---- setup ------------------------------------------------------------------------------
 async function loadCatalogue() {
@@ -114,11 +123,14 @@ async function start(event) {
     };
     const started = await postJSON("/start_session", body);
     localStorage.setItem(CANDIDATE_KEY, started.candidate_token);
-    Object.assign(state, { session: started.session_id, token: started.session_token, turnId: null, questionNo: 1 });
+    Object.assign(state, {
+      session: started.session_id, token: started.session_token, turnId: null, questionNo: 1, finished: false,
+    });
     $("setup").hidden = true; $("report").hidden = true; $("interview").hidden = false; $("result").hidden = true;
     showQuestion(started.reply, started.speech);
     showCoding(started.problem);
     if (started.problem) state.editor.focus(); else $("record").focus();
+    listen();  // hands-free: the answer streams as soon as the candidate speaks
   } catch (err) { showAlert(err.message); }
   $("start").disabled = false;
 }
@@ -311,6 +323,7 @@ async function sendAnswer(route, options) {
   state.failedStatus = 0;
   setStatus("Listening to your answer…");
   $("record").disabled = true; $("send-text").disabled = true;
+  await pauseLive();  // hands-free: the live socket lets go of the turn first
   let shown = false;
   try {
     const response = await call(route, options);
@@ -335,7 +348,8 @@ async function sendAnswer(route, options) {
     if (shown) $("result").hidden = true;  // this answer's half-shown turn was not saved: nothing to rate
     if (state.failedStatus >= 500) $("resend").hidden = false;  // a 4xx (no speech heard) is not worth resending
   }
-  $("record").disabled = false; $("send-text").disabled = false;
+  $("record").disabled = live.on; $("send-text").disabled = false;
+  resumeLive();
 }
 
 function resend() {
@@ -400,6 +414,7 @@ function handleEvent(event) {
     addToConversation(event.question, event.transcript, event.reply);
     $("feedback").textContent = event.reply;
     setStatus(event.finished ? "That was the last question." : "");
+    state.finished = event.finished;
     if (event.finished) {
       $("question").textContent = "The interview is over. Rate the feedback, then open your report.";
       $("record").disabled = true;

@@ -1,0 +1,236 @@
+"""An answer transcribed while it is spoken.
+
+Audio arrives in frames. Voice activity (voice_activity.py) splits it at each pause; every
+finished segment is transcribed at once on the answer's own worker thread, with everything said
+before it as Whisper's prompt, while the candidate keeps talking. When the answer ends (Done
+pressed, or the hands-free end of turn in end_of_turn.py) only the last segment is left, and it
+is short, so its encoder window is short too (`window_floor_s`, see transcription.py).
+
+One LiveAnswer belongs to one connection; `feed`, `status` and `finish` are called from one
+thread at a time (the socket's), the transcription runs on the worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from pydantic.dataclasses import dataclass as config_dataclass
+
+from mockmentor.config import STRICT
+
+from .delivery import Word
+from .end_of_turn import judge
+from .transcription import SAMPLE_RATE, SpeechToText, Transcript
+from .voice_activity import WINDOW, VoiceActivity
+
+
+@config_dataclass(config=STRICT)
+class LiveAnswerConfig:
+    segment_pause_s: float = field(
+        default=0.3, metadata={"help": "a silence this long closes a segment, which is transcribed at once"}
+    )
+    end_silence_s: float = field(
+        default=1.2,
+        metadata={"help": "hands-free: the silence after a finished sentence that ends the answer"},
+    )
+    hold_silence_s: float = field(
+        default=3.5, metadata={"help": "hands-free: the silence that ends it after an unfinished sentence"}
+    )
+    window_floor_s: float = field(
+        default=10.0, metadata={"help": "shortest Whisper encoder window in seconds (30 = the upload path's)"}
+    )
+    min_segment_s: float = field(
+        default=2.5,
+        metadata={"help": "a segment shorter than this is transcribed again with the speech after it"},
+    )
+    max_segment_s: float = field(
+        default=25.0, metadata={"help": "a segment this long is cut even without a pause"}
+    )
+    vad_threshold: float = field(
+        default=0.5, metadata={"help": "Silero speech probability that starts speech"}
+    )
+    pre_roll_s: float = field(default=0.2, metadata={"help": "audio kept before the first voiced window"})
+    max_frame_ms: int = field(default=1000, metadata={"help": "longest accepted audio frame"})
+    start_timeout_s: float = field(default=10.0, metadata={"help": "time allowed for the opening message"})
+    start_reply_early: bool = field(
+        default=True,
+        metadata={"help": "start the reply while the candidate is silent; dropped if they go on"},
+    )
+    end_of_turn_rule: Path = field(
+        default=Path("models/end_of_turn.json"),
+        metadata={"help": "the sentence-end model and threshold fitted by evaluate_end_of_turn"},
+    )
+
+    def __post_init__(self) -> None:
+        if not 0.1 <= self.segment_pause_s < self.end_silence_s <= self.hold_silence_s:
+            raise ValueError("need 0.1 <= segment_pause_s < end_silence_s <= hold_silence_s")
+        if not 1.0 <= self.window_floor_s <= 30.0 or not 5.0 <= self.max_segment_s <= 28.0:
+            raise ValueError("window_floor_s must be within [1, 30] and max_segment_s within [5, 28]")
+        if not 0 < self.vad_threshold < 1 or self.max_frame_ms < 20:
+            raise ValueError("vad_threshold must be within (0, 1) and max_frame_ms at least 20")
+
+
+@dataclass(frozen=True)
+class Heard:
+    transcript: Transcript  # of the segment
+    can_end: bool  # may the answer end after it (the sentence-end model on everything so far)
+
+
+@dataclass
+class Segment:
+    start: int  # sample offsets in the answer
+    end: int
+    heard: Future[Heard]
+
+
+@dataclass
+class Status:
+    """What the page shows while the candidate answers."""
+
+    speaking: bool
+    silence_s: float  # since the last voiced window
+    heard: str  # the transcript of the segments finished so far
+    countdown_s: float | None  # hands-free: seconds until the answer ends by silence, None: none running
+    reason: str  # why that countdown (end_of_turn.Verdict.reason)
+    ended: bool  # hands-free: the silence ended the answer
+    likely_over: bool  # silent, every segment transcribed, and the answer may end here
+
+
+class LiveAnswer:
+    def __init__(
+        self,
+        speech: SpeechToText,
+        config: LiveAnswerConfig,
+        max_seconds: float,
+        can_end: Callable[[str], bool],
+    ) -> None:
+        """`can_end(text)`: may the answer end after `text`, the transcript so far
+        (end_of_turn.SentenceEnd against its fitted threshold)."""
+        self.speech, self.config, self.can_end = speech, config, can_end
+        self.max_samples = int(max_seconds * SAMPLE_RATE)
+        self.min_segment = int(config.min_segment_s * SAMPLE_RATE)
+        self.vad = VoiceActivity(config.vad_threshold)
+        self.audio = np.zeros(0, np.float32)
+        self.chunks: list[np.ndarray] = []
+        self.segments: list[Segment] = []
+        self.open_from: int | None = None  # start of the segment being spoken
+        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-answer")
+
+    # ---- audio in --------------------------------------------------------------------------
+    @property
+    def samples(self) -> int:
+        return sum(len(c) for c in self.chunks) if self.chunks else 0
+
+    def feed(self, samples: np.ndarray) -> None:
+        """Add a frame of 16 kHz mono float32; closes (and starts transcribing) finished segments."""
+        self.chunks.append(samples.astype(np.float32, copy=False))
+        states = self.vad.push(samples)
+        pause = int(self.config.segment_pause_s * SAMPLE_RATE)
+        for offset, voiced in enumerate(states):
+            window = self.vad.windows - len(states) + offset
+            if voiced and self.open_from is None:
+                earliest = self.segments[-1].end if self.segments else 0
+                self.open_from = max(earliest, window * WINDOW - int(self.config.pre_roll_s * SAMPLE_RATE))
+            if self.open_from is None:
+                continue
+            ends_at = (window + 1) * WINDOW
+            silent_for = ends_at - self.vad.last_voiced_sample
+            too_long = ends_at - self.open_from >= self.config.max_segment_s * SAMPLE_RATE
+            if (not voiced and silent_for >= pause) or too_long:
+                self._close(ends_at, continuing=voiced)
+
+    def _close(self, end: int, continuing: bool = False) -> None:
+        start, self.open_from = self.open_from or 0, end if continuing else None
+        if self.segments and self.segments[-1].end - self.segments[-1].start < self.min_segment:
+            # A fragment ("differs from") heard alone invites Whisper to finish the sentence
+            # itself: it was transcribed for the pause's verdict, and is heard again with what followed.
+            start = self.segments.pop().start
+        audio = self._audio()[start:end]
+        earlier = [s.heard for s in self.segments]
+        self.segments.append(Segment(start, end, self.worker.submit(self._transcribe, audio, earlier)))
+
+    def _audio(self) -> np.ndarray:
+        if len(self.chunks) > 1:
+            self.chunks = [np.concatenate(self.chunks)]
+        return self.chunks[0] if self.chunks else np.zeros(0, np.float32)
+
+    def _transcribe(self, audio: np.ndarray, earlier: list[Future[Heard]]) -> Heard:
+        # The worker runs segments in order, so every earlier one is done: it is the prompt.
+        prompt = " ".join(f.result().transcript.text for f in earlier).strip()
+        part = self.speech.transcribe(
+            audio, prompt=prompt[-600:] or None, window_s=self.config.window_floor_s
+        )
+        so_far = f"{prompt} {part.text}".strip()
+        return Heard(part, bool(so_far) and self.can_end(so_far))
+
+    # ---- while answering -----------------------------------------------------------------------
+    def heard(self) -> str:
+        """The transcript of every segment finished so far (those still being transcribed: not yet)."""
+        done = []
+        for segment in self.segments:
+            if not segment.heard.done():
+                break
+            done.append(segment.heard.result().transcript.text)
+        return " ".join(t for t in done if t)
+
+    def status(self, hands_free: bool) -> Status:
+        silence = (self.vad.judged_samples - self.vad.last_voiced_sample) / SAMPLE_RATE
+        speaking = self.open_from is not None and silence < self.config.segment_pause_s
+        heard = self.heard()
+        settled = self.open_from is None and all(s.heard.done() for s in self.segments)
+        countdown, reason, ended, likely_over = None, "speaking" if speaking else "listening", False, False
+        if not speaking and settled and self.segments:
+            can_end = self.segments[-1].heard.result().can_end
+            verdict = judge(heard, can_end, self.config.end_silence_s, self.config.hold_silence_s)
+            likely_over = verdict.required_silence_s == self.config.end_silence_s
+            if hands_free:
+                reason = verdict.reason
+                if verdict.required_silence_s is not None:
+                    countdown = max(0.0, verdict.required_silence_s - silence)
+                    ended = countdown == 0.0
+        return Status(speaking, round(silence, 2), heard, countdown, reason, ended, likely_over)
+
+    @property
+    def too_long(self) -> bool:
+        return self.samples > self.max_samples
+
+    # ---- the end -------------------------------------------------------------------------------
+    def finish(self) -> Transcript:
+        """The whole answer: closes the segment being spoken, waits for the worker, and joins the
+        segments (word times from the start of the answer)."""
+        if self.open_from is not None:
+            self._close(self.samples)
+        return self.snapshot()
+
+    def snapshot(self) -> Transcript:
+        """Every closed segment joined (waits for the worker to transcribe them)."""
+        words: list[Word] = []
+        texts: list[str] = []
+        probability = 1.0
+        for segment in self.segments:
+            part = segment.heard.result().transcript
+            offset = segment.start / SAMPLE_RATE
+            texts.append(part.text)
+            words += [Word(w.text, w.start + offset, w.end + offset) for w in part.words]
+            probability = min(probability, part.language_probability)
+        return Transcript(" ".join(t for t in texts if t), words, probability)
+
+    def wav(self) -> bytes:
+        """The answer as a 16-bit WAV (what keep_audio stores)."""
+        import io
+        import wave
+
+        buffer = io.BytesIO()
+        with wave.open(buffer, "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(SAMPLE_RATE)
+            out.writeframes((np.clip(self._audio(), -1, 1) * 32767).astype("<i2").tobytes())
+        return buffer.getvalue()
+
+    def close(self) -> None:
+        self.worker.shutdown(wait=False, cancel_futures=True)

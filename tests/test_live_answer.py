@@ -1,0 +1,279 @@
+"""Answers streamed while spoken: the end-of-turn rule, the live transcriber on real clips with a
+thinking pause, and the /live/answer socket end to end (a streamed turn, a hands-free turn that
+ends by itself, a cut, the length limit, and malformed input)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+
+import jiwer
+import numpy as np
+import pytest
+from conftest import MAX_AUDIO_SECONDS, Service
+from harness import decoded, transcripts, with_thinking_pause
+
+from mockmentor.speech.end_of_turn import EndOfTurnRule, SentenceEnd, judge
+from mockmentor.speech.live_answer import LiveAnswer, LiveAnswerConfig
+from mockmentor.speech.transcription import SAMPLE_RATE, SpeechToText
+
+CLIP = "LJ001-0001.wav"  # one 9.7 s sentence
+FRAME = 3200  # 200 ms, as the page sends them
+
+
+def test_the_silence_that_ends_an_answer_depends_on_what_was_said() -> None:
+    assert judge("A leaf is a node with no children.", True, 1.2, 3.5).required_silence_s == 1.2
+    assert judge("It visits the left subtree.", False, 1.2, 3.5).reason == "mid-sentence"
+    assert judge("Hmm, let me think.", True, 1.2, 3.5).required_silence_s is None
+    assert judge("It is a heap. Wait.", True, 1.2, 3.5).reason == "asked for time"
+    assert judge("", True, 1.2, 3.5).reason == "nothing said yet"
+
+
+def test_the_sentence_end_model_hears_an_unfinished_sentence() -> None:
+    from mockmentor.model_assets import resolve
+
+    model = SentenceEnd(resolve("interviewer-base"))
+    question = "What is a leaf of a tree?"
+    pairs = [
+        ("A leaf is a node with no children.", "A leaf is a node with."),  # Whisper's period, mid-sentence
+        (
+            "The height of the tree is the longest path from the root to a leaf.",
+            "The height of the tree is the",
+        ),
+        ("It is a node that has no children at all.", "It is a node that has, um"),
+    ]
+    for whole, cut in pairs:
+        assert model.log_probability(question, whole) > model.log_probability(question, cut) + 2, (whole, cut)
+
+
+@cache
+def speech() -> SpeechToText:
+    from mockmentor.model_assets import resolve
+
+    return SpeechToText(resolve("whisper-base"), threads=2)
+
+
+@cache
+def clip(name: str) -> np.ndarray:
+    return decoded(name)
+
+
+def paused(name: str, pause_s: float) -> tuple[np.ndarray, float]:
+    """The clip with a thinking pause mid-sentence, then 6 s of silence."""
+    audio = clip(name)
+    ends = [w.end for w in speech().transcribe(audio).words]
+    audio, pause_at = with_thinking_pause(audio, ends, pause_s)
+    return np.concatenate([audio, np.zeros(6 * SAMPLE_RATE, np.float32)]), pause_at
+
+
+def frames(audio: np.ndarray) -> Iterator[np.ndarray]:
+    for start in range(0, len(audio), FRAME):
+        yield audio[start : start + FRAME]
+
+
+@pytest.mark.slow
+def test_a_thinking_pause_does_not_end_the_answer_and_the_silence_after_it_does(
+    end_of_turn_rule: Path,
+) -> None:
+    from mockmentor.model_assets import resolve
+
+    config = LiveAnswerConfig()
+    rule = EndOfTurnRule.load(end_of_turn_rule)
+    model = SentenceEnd(resolve(rule.model))
+    question = "What is the history of printing?"
+    audio, pause_at = paused(CLIP, pause_s=2.5)  # longer than end_silence_s
+    speech_ends = (len(audio) - 6 * SAMPLE_RATE) / SAMPLE_RATE
+    live = LiveAnswer(
+        speech(),
+        config,
+        max_seconds=60,
+        can_end=lambda t: model.log_probability(question, t) >= rule.threshold,
+    )
+    ended_at = None
+    try:
+        for frame in frames(audio):
+            live.feed(frame)
+            for segment in live.segments:  # a machine that keeps up: each segment is done in time
+                segment.heard.result()
+            status = live.status(hands_free=True)
+            if status.ended:
+                ended_at = live.samples / SAMPLE_RATE
+                break
+        assert ended_at is not None, "the answer never ended by silence"
+        assert ended_at > speech_ends, f"cut in at {ended_at:.1f} s (the pause starts at {pause_at:.1f} s)"
+        # after end_silence_s where the sentence-end model hears an end, hold_silence_s where not
+        assert ended_at <= speech_ends + config.hold_silence_s + 0.6
+        transcript = live.finish()
+    finally:
+        live.close()
+    assert len(live.segments) >= 2  # the part before the pause was transcribed during it
+    assert jiwer.wer(transcripts()[CLIP].lower(), transcript.text.lower()) < 0.15, transcript.text
+    assert transcript.words[-1].end > pause_at + 2.5  # word times count from the answer's start
+
+
+@pytest.mark.slow
+def test_a_short_window_hears_a_short_segment_as_the_full_window_does() -> None:
+    audio = clip("LJ001-0002.wav")
+    full = speech().transcribe(audio).text
+    short = speech().transcribe(audio, window_s=10.0).text
+    reference = transcripts()["LJ001-0002.wav"].lower()
+    assert jiwer.wer(reference, short.lower()) <= jiwer.wer(reference, full.lower()) + 0.05, (full, short)
+
+
+# ---- the socket, on the real service ------------------------------------------------------------
+def start(service: Service) -> dict:
+    body = {"role": "Software engineer", "topic": "intro-programming"}
+    response = service.post("/start_session", json=body)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def socket(service: Service):
+    from websockets.sync.client import connect
+
+    return connect(
+        service.url.replace("http://", "ws://") + "/live/answer", open_timeout=30, close_timeout=30
+    )
+
+
+def pcm(samples: np.ndarray) -> bytes:
+    return (np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes()
+
+
+def received(ws) -> tuple[list[dict], int, str]:
+    """Every event until the server closes, with the close code and reason."""
+    from websockets.exceptions import ConnectionClosed
+
+    events = []
+    try:
+        while True:
+            events.append(json.loads(ws.recv(timeout=300)))
+    except ConnectionClosed as closed:
+        return events, closed.rcvd.code if closed.rcvd else 1006, closed.rcvd.reason if closed.rcvd else ""
+
+
+def opening(started: dict, hands_free: bool = False) -> str:
+    return json.dumps(
+        {
+            "session_id": started["session_id"],
+            "session_token": started["session_token"],
+            "hands_free": hands_free,
+        }
+    )
+
+
+@pytest.mark.slow
+def test_a_streamed_answer_becomes_a_turn(service: Service) -> None:
+    started = start(service)
+    with socket(service) as ws:
+        ws.send(opening(started))
+        assert json.loads(ws.recv(timeout=30))["event"] == "ready"
+        for frame in frames(clip(CLIP)):
+            ws.send(pcm(frame))
+        ws.send(json.dumps({"type": "done"}))
+        events, code, _ = received(ws)
+    kinds = [e["event"] for e in events if e["event"] != "listening"]
+    assert kinds[:3] == ["end", "transcript", "score"] and kinds[-1] == "turn" and "sentence" in kinds, kinds
+    assert code == 1000
+    turn = events[-1]
+    assert jiwer.wer(transcripts()[CLIP].lower(), turn["transcript"].lower()) < 0.15, turn["transcript"]
+    assert turn["delivery"]["speaking_seconds"] > 5 and "last_segment" in turn["timings_ms"]
+    assert service.turn_rows(started["session_id"]) == 2  # the opener and this answer
+
+
+@pytest.mark.slow
+def test_a_hands_free_answer_ends_by_itself_after_the_silence(service: Service) -> None:
+    started = start(service)
+    audio, _ = paused(CLIP, pause_s=2.5)
+    events = []
+    with socket(service) as ws:
+        ws.send(opening(started, hands_free=True))
+        assert json.loads(ws.recv(timeout=30))["event"] == "ready"
+        for frame in frames(audio):  # as a microphone sends it, until the service ends the answer
+            ws.send(pcm(frame))
+            time.sleep(len(frame) / SAMPLE_RATE)
+            with contextlib.suppress(TimeoutError):
+                while True:
+                    events.append(json.loads(ws.recv(timeout=0)))
+            if any(e["event"] == "end" for e in events):
+                break
+        rest, code, _ = received(ws)
+    events += rest
+    end = next(e for e in events if e["event"] == "end")
+    assert end["by"] == "silence" and code == 1000
+    assert events[-1]["event"] == "turn"
+    assert jiwer.wer(transcripts()[CLIP].lower(), events[-1]["transcript"].lower()) < 0.15
+
+
+@pytest.mark.slow
+def test_a_stream_cut_mid_answer_leaves_no_turn(service: Service) -> None:
+    started = start(service)
+    audio = clip(CLIP)
+    with socket(service) as ws:
+        ws.send(opening(started))
+        ws.recv(timeout=30)
+        for frame in frames(audio[: len(audio) // 2]):
+            ws.send(pcm(frame))
+    # the connection is gone mid-answer: no turn, and the session takes the next answer as soon as
+    # the service has read the frames already sent (409 until then: the answer is still its)
+    auth = {"session_id": started["session_id"], "session_token": started["session_token"]}
+    deadline = time.monotonic() + 30
+    while (
+        response := service.post("/answer_text", json=auth | {"text": "A stack is LIFO."})
+    ).status_code == 409:
+        assert service.turn_rows(started["session_id"]) == 1
+        assert time.monotonic() < deadline, "the cut answer still holds the session"
+        time.sleep(0.2)
+    assert response.status_code == 200, response.text
+    assert service.turn_rows(started["session_id"]) == 2  # the opener and the typed answer only
+
+
+@pytest.mark.slow
+def test_a_stream_that_never_ends_is_closed_at_the_length_limit(service: Service) -> None:
+    started = start(service)
+    noise = np.random.default_rng(0).normal(0, 0.05, SAMPLE_RATE).astype(np.float32)
+    with socket(service) as ws:
+        ws.send(opening(started))
+        ws.recv(timeout=30)
+        from websockets.exceptions import ConnectionClosed
+
+        with contextlib.suppress(ConnectionClosed):  # closed while frames are still going out
+            for _ in range(int(MAX_AUDIO_SECONDS) + 5):
+                ws.send(pcm(noise))
+        _, code, reason = received(ws)
+    assert code == 1009 and f"limit of {MAX_AUDIO_SECONDS:.0f} s" in reason, (code, reason)
+    assert service.turn_rows(started["session_id"]) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("first", "then", "code", "words"),
+    [
+        ("hello", None, 1007, "opening message is not valid"),
+        ('{"session_id": "x"}', None, 1007, "session_token"),
+        ("GOOD", b"\x00\x01\x02", 1007, "16-bit PCM"),
+        ("GOOD", b"\x00" * 64_000, 1007, "at most 1000 ms"),
+        ("GOOD", '{"type": "dance"}', 1007, '{"type": "done"}'),
+        ("WRONG TOKEN", None, 1008, "no session with this id and token"),
+    ],
+)
+def test_malformed_streams_get_a_clear_close_reason(
+    service: Service, first: str, then: bytes | str | None, code: int, words: str
+) -> None:
+    started = start(service)
+    if first == "GOOD":
+        first = opening(started)
+    elif first == "WRONG TOKEN":
+        first = opening(started | {"session_token": "not-the-token"})
+    with socket(service) as ws:
+        ws.send(first)
+        if then is not None:
+            assert json.loads(ws.recv(timeout=30))["event"] == "ready"
+            ws.send(then)
+        _, got, reason = received(ws)
+    assert got == code and words in reason, (got, reason)
+    assert service.turn_rows(started["session_id"]) == 1
