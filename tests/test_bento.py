@@ -98,6 +98,10 @@ def test_bentoml_build_makes_a_bento_from_the_repo(tmp_path: Path) -> None:
         "download.pytorch.org/whl/cpu" in (bento / "env/python/install.sh").read_text()
     )
     # what the pipeline trained travels with it when it exists (a fresh clone has not trained)
-    for trained in ("models/scorer/scorer.json", "models/interviewer/interviewer.gguf"):
+    for trained in (
+        "models/scorer/scorer.json",
+        "models/interviewer/interviewer.gguf",
+        "models/end_of_turn.json",
+    ):
         if (REPO / trained).is_file():
             assert (bento / "src" / trained).is_file(), trained
