@@ -278,11 +278,20 @@ def test_hands_free_turn_with_a_thinking_pause_and_barge_in(
     audio = decoded(CLIP.name)
     ends = [w.end for w in SpeechToText(resolve("whisper-base"), threads=2).transcribe(audio).words]
     paused, _ = with_thinking_pause(audio, ends, pause_s=2.5)
-    second = np.zeros(16_000, np.float32)  # the candidate starts 1 s after the microphone opens
+    lead = np.zeros(3 * 16_000, np.float32)  # the candidate starts 3 s after the microphone opens
     microphone = tmp_path / "hands-free.wav"
-    microphone.write_bytes(wav_bytes(np.concatenate([second, paused, np.zeros(30 * 16_000, np.float32)])))
+    microphone.write_bytes(wav_bytes(np.concatenate([lead, paused, np.zeros(30 * 16_000, np.float32)])))
     browser = launch(playwright, microphone=True, clip=microphone)
     page = browser.new_page(viewport={"width": 900, "height": 1400})
+
+    def wait(condition: str, timeout_s: float, what: str) -> None:
+        try:
+            page.wait_for_function(condition, timeout=timeout_s * 1000)
+        except Exception:  # Playwright's timeout: say what the page showed
+            texts = ", ".join(f"$('{i}').textContent" for i in ("live-status", "alert", "transcript"))
+            shown = page.evaluate(f"[{texts}, player.stopped, player.played, live.answers]")
+            raise AssertionError(f"{what} (page: {shown})") from None
+
     try:
         page.goto(f"{service.url}/app/")
         page.wait_for_selector("#role option", state="attached")
@@ -290,13 +299,14 @@ def test_hands_free_turn_with_a_thinking_pause_and_barge_in(
         page.select_option("#topic", "intro-programming")
         page.click("#start")
         page.wait_for_selector("#interview:not([hidden])")
-        page.wait_for_function("player.playing", timeout=30_000)  # the question is being spoken
-        page.check("#hands-free")  # the microphone opens; the candidate starts talking 1 s later
-        page.wait_for_function("player.stopped >= 1", timeout=20_000)  # barge-in: the interviewer stops
-        page.wait_for_function("live.answers >= 1", timeout=60_000)  # ended by silence, no button
+        page.check("#hands-free")  # the microphone opens and streams
+        wait("live.sending", 30, "the live socket never became ready")
+        page.click("#replay")  # the interviewer says the question again as the candidate starts
+        wait("player.stopped >= 1", 30, "the interviewer was not stopped when the candidate spoke")
+        wait("live.answers >= 1", 60, "the answer did not end by itself")  # no button pressed
         heard = page.evaluate("player.played")
-        page.wait_for_function("state.turnId !== null", timeout=120_000)
-        page.wait_for_function(f"player.played > {heard}", timeout=30_000)  # the reply is heard
+        wait("state.turnId !== null", 120, "the turn was not saved")
+        wait(f"player.played > {heard}", 30, "the reply did not play")
         transcript = page.text_content("#transcript")
         assert jiwer.wer(transcripts()[CLIP.name].lower(), transcript.lower()) < 0.15, transcript
         session, token = page.evaluate("[state.session, state.token]")
