@@ -165,7 +165,10 @@ class LiveAnswer:
             audio, prompt=prompt[-600:] or None, window_s=self.config.window_floor_s
         )
         so_far = f"{prompt} {part.text}".strip()
-        return Heard(part, bool(so_far) and self.can_end(so_far))
+        # A fragment shorter than min_segment_s is often misheard as a whole sentence ("differs
+        # from" as "Difference."): the answer never ends by the short silence after one.
+        whole = len(audio) >= self.min_segment
+        return Heard(part, bool(so_far) and whole and self.can_end(so_far))
 
     # ---- while answering -----------------------------------------------------------------------
     def heard(self) -> str:
