@@ -118,6 +118,12 @@ def pcm_of(clip: bytes) -> np.ndarray:
     return decode_answer(clip, AudioLimits(10**9, 3600, 0.1, 0.0))
 
 
+def trailing_silence_ms(clip: bytes) -> float:
+    """How long the clip goes on after its last voiced frame."""
+    samples = pcm_of(clip)
+    return (len(samples) / 16_000 - last_voiced_s(samples)) * 1000
+
+
 def last_voiced_s(samples: np.ndarray) -> float:
     """Where the clip's speech ends (the last voiced Silero window), in seconds."""
     from faster_whisper.vad import VadOptions, get_speech_timestamps
@@ -288,9 +294,7 @@ def sequential(
             result = client.live_turn(session, clip, mode == "hands-free", pid)
         elif mode == "upload":
             result = client.streamed_turn(session, clip)
-            result["trailing_silence_ms"] = (
-                len(pcm_of(clip[1])) / 16_000 - last_voiced_s(pcm_of(clip[1]))
-            ) * 1000
+            result["trailing_silence_ms"] = trailing_silence_ms(clip[1])
         else:
             result = client.whole_turn(session, clip)
         results.append(result)
@@ -352,10 +356,10 @@ def live_paths(
     said = spoken.said | transcripts()
 
     def from_voice(results: list[dict], key: str = "first_audio_ms") -> dict:
-        values = [r[key] + (r["trailing_silence_ms"] if key == "upload" else 0) for r in results]
+        values = [r[key] for r in results]
         return {"p50_ms": percentile(values, 50), "p95_ms": percentile(values, 95)}
 
-    uploads = [r | {"upload": r["first_audio_ms"]} for r in upload]
+    uploads = [r | {"upload": r["first_audio_ms"] + r["trailing_silence_ms"]} for r in upload]  # from voice
     return {
         "end_of_answer_to_first_audio": {
             "upload": from_voice(uploads, "upload"),

@@ -219,11 +219,11 @@ class AnswerSocket:
 
     async def _early_turn(self, text: str) -> tuple[Iterator[Event], list[Event]] | None:
         """The early reply, if it was started on exactly the final transcript (and did not fail)."""
-        early, self.early = self.early, None
+        early = self.early
         if early is None or early.text != text:
-            if early is not None:
-                early.task.add_done_callback(_close_early)
+            self._drop_early()
             return None
+        self.early = None
         try:
             return await early.task
         except Exception:  # refused or failed: the turn is run again, and says why

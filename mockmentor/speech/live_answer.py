@@ -189,7 +189,7 @@ class LiveAnswer:
         if not speaking and settled and self.segments:
             can_end = self.segments[-1].heard.result().can_end
             verdict = judge(heard, can_end, self.config.end_silence_s, self.config.hold_silence_s)
-            likely_over = verdict.required_silence_s == self.config.end_silence_s
+            likely_over = verdict.reason == "can end here"  # not by the silence: end may equal hold
             if hands_free:
                 reason = verdict.reason
                 if verdict.required_silence_s is not None:
