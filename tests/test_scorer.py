@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from mockmentor.cli import app
 from mockmentor.model_assets import resolved_path
+from mockmentor.scorer.features import lexical
 from mockmentor.scorer.fitting import ScorerRecipe, fit_encoder
 from mockmentor.scorer.network import build, predict_raw
 from mockmentor.scorer.pairs import load_pairs
@@ -166,6 +167,22 @@ def test_champion_loads_from_the_registry_and_scores_from_the_cli(trained: Path)
     assert off["off_topic"] and off["evidence"]["reasons"]
     empty = CliRunner().invoke(app, [*asked, "--answer", " "])
     assert empty.exit_code == 2 and "answer" in empty.output and "Traceback" not in empty.output
+
+
+def test_a_keyword_list_is_the_reference_in_order_in_one_run_and_a_real_answer_is_not() -> None:
+    """Mohler 1.7: the robustness set's keyword list against a real answer graded 5. Both use the
+    reference's words, so recall cannot tell them apart; the order and the run can."""
+    question = "What is the main difference between a while and a do...while statement?"
+    reference = "The block inside a do...while statement will execute at least once."
+    listed = lexical(question, reference, "um well basically block inside statement execute")
+    said = lexical(question, reference, (
+        "a do while loop always executes once. A while loop's conditional statement has to be true "
+        "for it to run."
+    ))  # fmt: skip
+    assert listed["reference_order"] == 1.0 and said["reference_order"] < 0.5
+    assert listed["content_run"] == pytest.approx(np.log1p(4))  # block inside statement execute
+    assert said["content_run"] == pytest.approx(np.log1p(2))  # "conditional statement"
+    assert lexical(question, reference, "push and pop")["content_run"] == pytest.approx(np.log1p(1))
 
 
 def test_each_robustness_kind_scores_low_on_held_out_questions(evaluated: dict) -> None:

@@ -15,6 +15,13 @@
   filler_share         share of the answer's words that are fillers or function words
   stop_share           share of its words other than fillers that are function words: a bare
                        keyword list has almost none
+  reference_order      share of the answer's content words that follow the reference's content
+                       words in the reference's order (their longest common subsequence): a
+                       list lifted from the reference keeps its order, a sentence in the
+                       candidate's own words rarely does
+  content_run          log(1 + the longest run of content words with no function word or
+                       punctuation between them, fillers skipped): "block inside statement
+                       execute" is one run of four, "push and pop" two runs of one
   question_rank        share of all known questions (the course's and the banks') that the
                        answer is closer to than to its own question: an answer to another
                        question fits that one better
@@ -47,7 +54,8 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 FEATURES = [
     "bi_cosine", "frozen_cosine", "question_cosine", "reference_question", "tfidf_cosine",
     "tfidf_question", "reference_recall", "reference_precision", "new_words", "question_share",
-    "filler_share", "stop_share", "question_rank", "other_question_gap", "other_reference_gap",
+    "filler_share", "stop_share", "reference_order", "content_run", "question_rank",
+    "other_question_gap", "other_reference_gap",
     "non_answer_similarity",
     "answer_words", "reference_words", "knn_score", "knn_top", "knn_full",
 ]  # fmt: skip
@@ -55,6 +63,7 @@ KNN_FEATURES = ["knn_score", "knn_top", "knn_full"]
 FIT_FEATURES = ["question_rank", "other_question_gap", "other_reference_gap", "non_answer_similarity"]
 FULL_MARKS = 4.5
 _WORD = re.compile(r"[a-z0-9]+")
+_CLAUSE = re.compile(r"[^,;:.!?()\[\]{}<>=/\\|\u2013\u2014-]+")  # a stretch with no punctuation in it
 FILLERS = {
     "um",
     "uh",
@@ -94,6 +103,30 @@ def content_words(text: str) -> list[str]:
     return [w for w in _WORD.findall(text.lower()) if w not in ENGLISH_STOP_WORDS and len(w) > 2]
 
 
+def in_order(answer: list[str], reference: list[str]) -> int:
+    """Length of the longest common subsequence of two word lists."""
+    previous = [0] * (len(reference) + 1)
+    for word in answer:
+        current = [0]
+        for j, other in enumerate(reference):
+            current.append(previous[j] + 1 if word == other else max(previous[j + 1], current[j]))
+        previous = current
+    return previous[-1]
+
+
+def longest_content_run(answer: str) -> int:
+    """The most content words in a row, with no function word or punctuation between them."""
+    best = 0
+    for clause in _CLAUSE.findall(answer.lower()):
+        run = 0
+        for word in _WORD.findall(clause):
+            if word in FILLERS:
+                continue
+            run = run + 1 if word not in ENGLISH_STOP_WORDS and len(word) > 2 else 0
+            best = max(best, run)
+    return best
+
+
 def lexical(question: str, reference: str, answer: str) -> dict[str, float]:
     """The word-level features of one row."""
     ref, ans, asked = set(content_words(reference)), content_words(answer), set(content_words(question))
@@ -101,6 +134,7 @@ def lexical(question: str, reference: str, answer: str) -> dict[str, float]:
     words = _WORD.findall(answer.lower())
     spoken = [w for w in words if w not in FILLERS]
     function = [w for w in spoken if w in ENGLISH_STOP_WORDS]
+    meant = [w for w in ans if w not in FILLERS]
     return {
         "reference_recall": len(ref & said) / max(len(ref), 1),
         "reference_precision": len(ref & said) / max(len(said), 1),
@@ -108,6 +142,8 @@ def lexical(question: str, reference: str, answer: str) -> dict[str, float]:
         "question_share": len(said & asked) / max(len(said), 1),
         "filler_share": (len(words) - len(spoken) + len(function)) / max(len(words), 1),
         "stop_share": len(function) / max(len(spoken), 1),
+        "reference_order": in_order(meant, content_words(reference)) / max(len(meant), 1),
+        "content_run": float(np.log1p(longest_content_run(answer))),
         "answer_words": float(np.log1p(len(answer.split()))),
         "reference_words": float(np.log1p(len(reference.split()))),
     }
