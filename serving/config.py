@@ -42,6 +42,9 @@ class ServeConfig:
     silence_rms: float = field(metadata={"help": "recordings quieter than this are rejected as silent"})
     max_pending_answers: int = field(metadata={"help": "answers in progress before new ones get 503"})
     seconds_per_answer: float = field(metadata={"help": "measured CPU time of one answer (for Retry-After)"})
+    max_live_answers: int = field(
+        metadata={"help": "live answer sockets listening at once before a new one is refused (1013)"}
+    )
     max_answer_chars: int = field(metadata={"help": "longest typed answer"})
     max_job_description_chars: int = field(metadata={"help": "longest job description"})
     fillers: list[str] = field(metadata={"help": "filler phrases counted in delivery analytics"})
@@ -66,6 +69,8 @@ class ServeConfig:
             raise ValueError("tts_engine must be 'piper' (the only engine that has been run here)")
         if self.max_pending_answers < 1 or self.seconds_per_answer <= 0:
             raise ValueError("max_pending_answers must be at least 1 and seconds_per_answer positive")
+        if self.max_live_answers < 1:
+            raise ValueError("max_live_answers must be at least 1")
         if not self.roles:
             raise ValueError("roles must name at least one role")
         if not set(self.coding_round_roles) <= set(self.roles):

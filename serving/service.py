@@ -281,6 +281,9 @@ def server_sent(name: str, payload: BaseModel) -> str:
 
 MockMentor.add_asgi_middleware(RequestGuard, max_body_bytes=CONFIG.max_audio_bytes)
 MockMentor.add_asgi_middleware(
-    AdmissionControl, max_pending=CONFIG.max_pending_answers, seconds_per_answer=CONFIG.seconds_per_answer
+    AdmissionControl,
+    max_pending=CONFIG.max_pending_answers,
+    seconds_per_answer=CONFIG.seconds_per_answer,
+    max_live=CONFIG.max_live_answers,
 )
 MockMentor.add_asgi_middleware(UnavailableResponses, message=DATABASE_DOWN, retry_after_s=5)

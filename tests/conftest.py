@@ -44,6 +44,7 @@ SPEECH = RAW / "speech"
 # Small limits so the over-limit cases stay cheap to send.
 MAX_AUDIO_BYTES = 2_000_000
 MAX_AUDIO_SECONDS = 30
+MAX_LIVE_ANSWERS = 2  # live answer sockets the test service listens to at once
 
 
 @pytest.fixture(scope="session")
@@ -280,6 +281,7 @@ def serving_config(
         "max_audio_seconds": MAX_AUDIO_SECONDS,
         "questions_per_session": 3,
         "max_pending_answers": 2,
+        "max_live_answers": MAX_LIVE_ANSWERS,
         "coding_problems": str(coding_problems),
     }
     config["serve"]["live_answer"]["end_of_turn_rule"] = str(end_of_turn_rule)

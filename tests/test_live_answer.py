@@ -1,6 +1,6 @@
 """Answers streamed while spoken: the end-of-turn rule, the live transcriber on real clips with a
 thinking pause, and the /live/answer socket end to end (a streamed turn, a hands-free turn that
-ends by itself, a cut, the length limit, and malformed input)."""
+ends by itself, a cut, the length limit, malformed input, and the cap on sockets at once)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import jiwer
 import numpy as np
 import pytest
-from conftest import MAX_AUDIO_SECONDS, Service
+from conftest import MAX_AUDIO_SECONDS, MAX_LIVE_ANSWERS, Service
 from harness import decoded, transcripts, with_thinking_pause
 
 from mockmentor.speech.end_of_turn import EndOfTurnRule, SentenceEnd, judge
@@ -189,6 +189,8 @@ def test_a_streamed_answer_becomes_a_turn(service: Service) -> None:
 def test_a_hands_free_answer_ends_by_itself_after_the_silence(service: Service) -> None:
     started = start(service)
     audio, _ = paused(CLIP, pause_s=2.5)
+    from websockets.exceptions import ConnectionClosed
+
     events = []
     with socket(service) as ws:
         ws.send(opening(started, hands_free=True))
@@ -196,7 +198,9 @@ def test_a_hands_free_answer_ends_by_itself_after_the_silence(service: Service) 
         for frame in frames(audio):  # as a microphone sends it, until the service ends the answer
             ws.send(pcm(frame))
             time.sleep(len(frame) / SAMPLE_RATE)
-            with contextlib.suppress(TimeoutError):
+            # the whole turn may come and the socket close between two frames (a reply started
+            # early goes out at once): what came is kept, and received() reads the close
+            with contextlib.suppress(TimeoutError, ConnectionClosed):
                 while True:
                     events.append(json.loads(ws.recv(timeout=0)))
             if any(e["event"] == "end" for e in events):
@@ -277,3 +281,37 @@ def test_malformed_streams_get_a_clear_close_reason(
         _, got, reason = received(ws)
     assert got == code and words in reason, (got, reason)
     assert service.turn_rows(started["session_id"]) == 1
+
+
+@pytest.mark.slow
+def test_past_max_live_answers_a_socket_is_refused_with_try_again_later(service: Service) -> None:
+    """The test service listens to MAX_LIVE_ANSWERS sockets at once; the next one is closed with
+    1013 and a reason, and once the others close a new socket is heard again."""
+    from websockets.exceptions import ConnectionClosed
+
+    held, refused = [], None
+    try:
+        # an earlier test's socket may still be closing: allow for a few
+        for _ in range(MAX_LIVE_ANSWERS + 3):
+            ws = socket(service)
+            held.append(ws)
+            try:
+                ws.send(opening(start(service)))
+                assert json.loads(ws.recv(timeout=30))["event"] == "ready"
+            except ConnectionClosed as closed:
+                refused = closed.rcvd
+                break
+    finally:
+        for ws in held:
+            ws.close()
+    assert refused is not None and refused.code == 1013, refused
+    assert f"listening to {MAX_LIVE_ANSWERS} answers" in refused.reason, refused.reason
+    deadline = time.monotonic() + 30
+    while True:  # the service notices the closed sockets as it reads them
+        with socket(service) as ws:
+            ws.send(opening(start(service)))
+            with contextlib.suppress(ConnectionClosed):
+                if json.loads(ws.recv(timeout=30))["event"] == "ready":
+                    break
+        assert time.monotonic() < deadline, "the closed sockets still count against the cap"
+        time.sleep(0.5)

@@ -33,6 +33,13 @@ function closeMicrophone() {
   $("live-heard").textContent = "";
 }
 
+function handsFreeOff() {
+  $("hands-free").checked = false;
+  live.on = false;
+  $("record").disabled = false;
+  closeMicrophone();
+}
+
 async function toggleHandsFree() {
   clearAlert();
   live.on = $("hands-free").checked;
@@ -87,6 +94,7 @@ function listen() {
     if (e.code !== 1000 && e.reason) showAlert(e.reason);
     else if (e.code !== 1000) showAlert("The connection to the server was lost; nothing of that answer was saved.");
     if (e.code === 1000 || e.code === 1009) setTimeout(listen, 0);
+    else handsFreeOff();  // refused or lost (1013: the service is busy): the record button still works
   };
 }
 
