@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from mockmentor.word_order import in_order
+
 LEAK_SHARE = 0.6
 # Function words only. General stop lists (sklearn's) also drop "first", "last", "once", "no",
 # "never", "least", "before": in a key point those carry the fact ("last in, first out",
@@ -46,18 +48,6 @@ def content_words(text: str) -> list[str]:
         for w in words(text)
         if w not in FUNCTION_WORDS and len(w) > 1
     ]
-
-
-def in_order(needle: Sequence[str], haystack: Sequence[str]) -> int:
-    """How many of `needle`'s words appear in `haystack` in the same order (longest common
-    subsequence)."""
-    previous = [0] * (len(haystack) + 1)
-    for word in needle:
-        current = [0]
-        for j, other in enumerate(haystack):
-            current.append(previous[j] + 1 if word == other else max(previous[j + 1], current[j]))
-        previous = current
-    return previous[-1]
 
 
 def leaked_share(text: str, point: str, question: str = "") -> float:

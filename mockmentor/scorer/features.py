@@ -51,6 +51,8 @@ import numpy as np
 import pandas as pd
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
+from mockmentor.word_order import in_order
+
 FEATURES = [
     "bi_cosine", "frozen_cosine", "question_cosine", "reference_question", "tfidf_cosine",
     "tfidf_question", "reference_recall", "reference_precision", "new_words", "question_share",
@@ -103,17 +105,6 @@ def content_words(text: str) -> list[str]:
     return [w for w in _WORD.findall(text.lower()) if w not in ENGLISH_STOP_WORDS and len(w) > 2]
 
 
-def in_order(answer: list[str], reference: list[str]) -> int:
-    """Length of the longest common subsequence of two word lists."""
-    previous = [0] * (len(reference) + 1)
-    for word in answer:
-        current = [0]
-        for j, other in enumerate(reference):
-            current.append(previous[j] + 1 if word == other else max(previous[j + 1], current[j]))
-        previous = current
-    return previous[-1]
-
-
 def longest_content_run(answer: str) -> int:
     """The most content words in a row, with no function word or punctuation between them."""
     best = 0
@@ -129,7 +120,8 @@ def longest_content_run(answer: str) -> int:
 
 def lexical(question: str, reference: str, answer: str) -> dict[str, float]:
     """The word-level features of one row."""
-    ref, ans, asked = set(content_words(reference)), content_words(answer), set(content_words(question))
+    stated = content_words(reference)
+    ref, ans, asked = set(stated), content_words(answer), set(content_words(question))
     said = set(ans)
     words = _WORD.findall(answer.lower())
     spoken = [w for w in words if w not in FILLERS]
@@ -142,7 +134,7 @@ def lexical(question: str, reference: str, answer: str) -> dict[str, float]:
         "question_share": len(said & asked) / max(len(said), 1),
         "filler_share": (len(words) - len(spoken) + len(function)) / max(len(words), 1),
         "stop_share": len(function) / max(len(spoken), 1),
-        "reference_order": in_order(meant, content_words(reference)) / max(len(meant), 1),
+        "reference_order": in_order(meant, stated) / max(len(meant), 1),
         "content_run": float(np.log1p(longest_content_run(answer))),
         "answer_words": float(np.log1p(len(answer.split()))),
         "reference_words": float(np.log1p(len(reference.split()))),
