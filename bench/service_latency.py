@@ -19,12 +19,14 @@ voiced frame -> the service ends the answer) apart from the reply after it, and 
 CPU time per second of audio while the candidate speaks.
 
     python bench/service_latency.py [--turns 24] [--concurrency 4 16] [--speech-models whisper-base ...]
-                                    [--interviewers base:interviewer-base ...]
+                                    [--interviewers base:interviewer-base ...] [--settings KEY=VALUE ...]
 
 Every speech model is measured (latency and word error rate on the same clips); the whole-turn
 baseline and the concurrency runs use the first one (the default in configs/serving.yaml). The
 same clips then go through each of `--interviewers` (default: the untuned packaged base, the same
-size as the served model), so the cost of the served turns is measured in the same run.
+size as the served model), so the cost of the served turns is measured in the same run, and
+then through the configured interviewer under each of `--settings` (default:
+first_clause_words=0, the reply's first sentence spoken whole, the baseline of the first clause).
 
 Writes bench/results/service_latency.json.
 """
@@ -397,11 +399,18 @@ def word_error_rate(results: list[dict], said: dict[str, str]) -> float:
     )
 
 
-def serving_config(base: Path, speech_model: str, folder: Path, interviewer: str | None = None) -> Path:
+def serving_config(
+    base: Path, speech_model: str, folder: Path, interviewer: str | None = None, setting: str | None = None
+) -> Path:
     config = yaml.safe_load(base.read_text())
     config["serve"]["speech_model"] = speech_model
     if interviewer:
         config["serve"]["interviewer"] = interviewer
+    if setting:  # KEY=VALUE in the serve section, the value read as YAML
+        key, _, value = setting.partition("=")
+        if key not in config["serve"]:
+            raise SystemExit(f"--settings {setting}: the serve section has no field {key!r}")
+        config["serve"][key] = yaml.safe_load(value)
     path = folder / f"serving-{speech_model}-{len(list(folder.glob('serving-*')))}.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
@@ -448,6 +457,10 @@ def main() -> None:
         "--interviewers", nargs="*", default=["base:interviewer-base"],
         help="other interviewers to time with the first speech model, beside the configured one",
     )  # fmt: skip
+    parser.add_argument(
+        "--settings", nargs="*", default=["first_clause_words=0"],
+        help="serve settings (KEY=VALUE) to time with the configured interviewer, each in its own run",
+    )  # fmt: skip
     parser.add_argument("--output", type=Path, default=REPO / "bench/results/service_latency.json")
     args = parser.parse_args()
 
@@ -492,19 +505,19 @@ def main() -> None:
         # The same clips through other interviewers (first speech model): what the served
         # model's longer, specific turns cost against an interviewer of the same size.
         by_interviewer = {"configured": by_model[args.speech_models[0]]["streamed"]}
-        for interviewer in args.interviewers:
+        others = [(i, None) for i in args.interviewers] + [(None, s) for s in args.settings]
+        for interviewer, setting in others:
             port = free_port()
-            config = serving_config(args.config, args.speech_models[0], Path(work), interviewer)
+            config = serving_config(args.config, args.speech_models[0], Path(work), interviewer, setting)
             with (Path(work) / "interviewer.log").open("wb") as sink:
                 process = start_service(
-                    port, config=config, database_url=f"sqlite:///{work}/{interviewer[-12:]}.db", log=sink
+                    port, config=config, database_url=f"sqlite:///{work}/{config.stem}.db", log=sink
                 )
             try:
                 client = Client(f"http://127.0.0.1:{port}")
                 client.streamed_turn(client.start(), recorded[0])
-                by_interviewer[interviewer] = summary(
-                    sequential(client, recorded, spoken, args.turns, interviewer)
-                )
+                label = interviewer or f"configured, {setting}"
+                by_interviewer[label] = summary(sequential(client, recorded, spoken, args.turns, label))
             finally:
                 stop_service(process)
     report = {

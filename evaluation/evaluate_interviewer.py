@@ -39,7 +39,15 @@ from mockmentor.interviewer.lora import encode_examples, read_examples, target_l
 from mockmentor.interviewer.turn_diversity import diversity
 from mockmentor.model_assets import resolve
 
-from .interviewer_metrics import RATES, fit_hint_threshold, reply_agreement, topic_material, turn_metrics
+from .interviewer_metrics import (
+    RATES,
+    fit_hint_threshold,
+    hint_targeting_by_writer,
+    question_as_hint,
+    reply_agreement,
+    topic_material,
+    turn_metrics,
+)
 from .plan_verdicts import verdict_agreement
 from .served_turns import served_turn
 from .template_turns import template_turn
@@ -209,6 +217,7 @@ def main(config_path: Path = Path("configs/interviewer.yaml")) -> dict:
     )
 
     hint = fit_hint_threshold(read_examples(config.dialogues_dir / "train.jsonl"), coverage, config.seed)
+    hint["question_as_hint"] = question_as_hint(examples, coverage, hint["threshold"])
     report: dict = {"examples": len(examples), "hint_threshold": hint, "models": {}, "seconds": {}}
     report["verdict_vs_graders"] = planned_verdicts(config, examples, rule, coverage)
     replies = {
@@ -230,23 +239,27 @@ def main(config_path: Path = Path("configs/interviewer.yaml")) -> dict:
         )
     agreement = replies.pop("tuned_transformers")
     served = [served_turn(replies["tuned"][i], e["facts"], seed=i) for i, e in enumerate(examples)]
-    replies["served"] = [text for text, _ in served]
+    replies["served"] = [turn.text for turn in served]
     # the service answers an off-topic answer itself: the served measures are over the turns it
     # asks the model for
     to_model = [i for i, e in enumerate(examples) if e["facts"]["verdict"] != "off_topic"]
     for name, texts in replies.items():
         rows = to_model if name == "served" else range(len(examples))
-        metrics, _ = turn_metrics(
+        metrics, judgements = turn_metrics(
             [examples[i] for i in rows], [texts[i] for i in rows], coverage, material,
             config.on_topic_threshold, hint["threshold"],
         )  # fmt: skip
+        if name == "served":
+            metrics["hint_targeting_by_writer"] = hint_targeting_by_writer(
+                judgements, [served[i].guard_hint for i in rows]
+            )
         trigrams = diversity([texts[i] for i in rows])["distinct_trigrams_per_token"]
         report["models"][name] = (
             metrics | {"distinct_trigrams_per_token": trigrams} | report["models"].get(name, {})
         )
     report["models"]["served"] |= {
         "turns": len(to_model),
-        "guard_repaired": round(float(np.mean([served[i][1] for i in to_model])), 4),
+        "guard_repaired": round(float(np.mean([served[i].repaired for i in to_model])), 4),
     }
 
     report["fast_path_agreement"] = reply_agreement(agreement, replies["tuned"][: len(agreement)]) | {

@@ -105,6 +105,30 @@ def fit_hint_threshold(examples: list[dict], coverage: KeyPointCoverage, seed: i
     }
 
 
+def question_as_hint(examples: list[dict], coverage: KeyPointCoverage, threshold: float) -> float | None:
+    """The share of prompts with a hint point where the asked question itself, read as the hint,
+    already counts as targeting it: the floor a hint that adds nothing reaches on this measure."""
+    rows = [e["facts"] for e in examples if e["facts"]["hint"]]
+    if not rows:
+        return None
+    asked, points = coverage.embed([f["question"] for f in rows]), coverage.embed([f["hint"] for f in rows])
+    return round(float(((asked * points).sum(1) >= threshold).mean()), 4)
+
+
+def hint_targeting_by_writer(judgements: list[dict], guard_hint: list[bool]) -> dict[str, dict]:
+    """Hint targeting of the served turns apart by who wrote the hint question: the model, or the
+    guard (which quotes the asked question and names no point)."""
+    out = {}
+    for writer, by_guard in (("model", False), ("guard", True)):
+        hits = [
+            j["hint_targeting"]
+            for j, g in zip(judgements, guard_hint, strict=True)
+            if g == by_guard and j["hint_targeting"] is not None
+        ]
+        out[writer] = {"turns": len(hits), "rate": round(float(np.mean(hits)), 4) if hits else None}
+    return out
+
+
 def turn_metrics(
     examples: list[dict],
     replies: list[str],

@@ -11,24 +11,35 @@ and what the guard has to repair.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from mockmentor.interviewer.guard import CLOSING, OFF_TOPIC, guarded_feedback, sentence_stream
 from mockmentor.interviewer.turn import AnswerFacts
 
 
-def served_turn(reply: str, facts: dict, seed: int) -> tuple[str, bool]:
-    """The turn the service would speak for `reply`, and whether the guard had to repair it (put
-    in a line of its own where the model's was missing or broke the contract; the plan's next
-    question after a complete answer is the design, not a repair)."""
+class ServedTurn(NamedTuple):
+    text: str
+    repaired: bool  # the guard put in a line of its own (a lead or a hint)
+    guard_hint: bool  # the hint question is the guard's, not the model's
+
+
+def served_turn(reply: str, facts: dict, seed: int) -> ServedTurn:
+    """The turn the service would speak for `reply`, whether the guard had to repair it (put in
+    a line of its own where the model's was missing or broke the contract; the plan's next
+    question after a complete answer is the design, not a repair), and whether its hint question
+    is the guard's."""
     answer = AnswerFacts(**facts)
     if answer.verdict == "off_topic":
-        return f"{OFF_TOPIC} {answer.question}", False
+        return ServedTurn(f"{OFF_TOPIC} {answer.question}", False, False)
     written = list(sentence_stream(iter([reply])))
+    probe = answer.hint is not None
     spoken = [
         sentence
         for sentence, _ in guarded_feedback(
-            iter(written), answer, probe=answer.hint is not None, next_text=answer.next_question, seed=seed
+            iter(written), answer, probe=probe, next_text=answer.next_question, seed=seed
         )
     ]
     # what the plan says after a complete answer: the next question, or the closing line
     planned = f"Next question: {answer.next_question}" if answer.next_question else CLOSING
-    return " ".join(spoken), any(s not in written and s != planned for s in spoken)
+    repaired = any(s not in written and s != planned for s in spoken)
+    return ServedTurn(" ".join(spoken), repaired, probe and spoken[-1] not in written)

@@ -33,6 +33,12 @@ class ServeConfig:
     tts_engine: str = field(metadata={"help": "text-to-speech engine; 'piper'"})
     voice: str = field(metadata={"help": "voice model (models.yaml name)"})
     threads: int = field(metadata={"help": "CPU threads per model"})
+    first_clause_words: int = field(
+        metadata={
+            "help": "speak the reply's first clause on its own when it has at least this many words "
+            "(its audio plays while the rest is made); 0 speaks whole sentences"
+        }
+    )
     max_new_tokens: int = field(metadata={"help": "longest interviewer reply, in tokens"})
     questions_per_session: int = field(metadata={"help": "planned main questions per interview"})
     probes_per_question: int = field(metadata={"help": "follow-up questions on missed points per question"})
@@ -69,6 +75,8 @@ class ServeConfig:
             raise ValueError("tts_engine must be 'piper' (the only engine that has been run here)")
         if self.max_pending_answers < 1 or self.seconds_per_answer <= 0:
             raise ValueError("max_pending_answers must be at least 1 and seconds_per_answer positive")
+        if self.first_clause_words < 0:
+            raise ValueError("first_clause_words must be 0 (off) or more")
         if self.max_live_answers < 1:
             raise ValueError("max_live_answers must be at least 1")
         if not self.roles:

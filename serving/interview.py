@@ -7,7 +7,8 @@ A turn is a short run of named steps, each timed:
   score      scorer (score + interval), key-point coverage               -> event `score`
   decide     probe the first missed point, or move to the next planned question
   reply      the interviewer's words, streamed and held to the turn contract (guard.py)
-  speak      text to speech per sentence, as each is complete          -> events `sentence`
+  speak      text to speech per sentence, as each is complete (the first  -> events `sentence`
+             sentence's opening clause on its own: it plays while the rest is made)
   store      one database transaction: the turn with everything about it -> event `turn`
 
 Nothing is written until the last step, so a turn that fails half way leaves no row. The
@@ -46,6 +47,7 @@ from mockmentor.interviewer.turn import (
     topic_label,
 )
 from mockmentor.speech.delivery import delivery
+from mockmentor.speech.synthesis import speech_parts
 from mockmentor.speech.transcription import Transcript
 from mockmentor.store.interviews import AccessDenied, DatabaseUnavailable, Store, Turn
 
@@ -361,8 +363,11 @@ class InterviewEngine:
         for sentence, source in self._reply(p, prompt, facts, decision):
             reply.append(sentence)
             sources.add(source)
-            speech.append(self._speak(p, sentence, first=len(speech) == 0, since=step))
-            yield "sentence", speech[-1]
+            # the first sentence's opening clause is spoken on its own: it plays while the rest is made
+            parts = speech_parts(sentence, self.config.first_clause_words) if not speech else [sentence]
+            for part in parts:
+                speech.append(self._speak(p, part, first=len(speech) == 0, since=step))
+                yield "sentence", speech[-1]
         p.timings["reply_total"] = _ms(step)
         if decision.probe:
             decision = Decision(True, None, reply[-1], p.question.id)

@@ -13,8 +13,11 @@ Difficulty = Literal["easy", "medium", "hard"]
 
 
 class Spoken(BaseModel):
-    text: str = Field(description="one sentence of the interviewer's reply")
-    audio_wav_base64: str = Field(description="that sentence spoken, a 16-bit mono WAV")
+    text: str = Field(
+        description="one sentence of the interviewer's reply (the first sentence's opening clause "
+        "comes on its own, so its audio starts sooner)"
+    )
+    audio_wav_base64: str = Field(description="that text spoken, a 16-bit mono WAV")
 
 
 class Score(BaseModel):

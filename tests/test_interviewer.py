@@ -150,6 +150,11 @@ def test_evaluation_stage_writes_every_key(trained: Path, built_dialogues: Path)
         0,
         None,
     )
+    # hint targeting apart by who wrote the hint, and the floor a hint that adds nothing reaches
+    by_writer = written["models"]["served"]["hint_targeting_by_writer"]
+    assert set(by_writer) == {"model", "guard"}
+    assert all(w["rate"] is None or 0 <= w["rate"] <= 1 for w in by_writer.values())
+    assert 0 <= written["hint_threshold"]["question_as_hint"] <= 1
     # planned from the graders' own scores, the verdicts agree with the graders' bands
     assert written["verdict_vs_graders"]["cohen_kappa"] >= 0.8
     replies = [json.loads(line) for line in (trained / "replies.jsonl").read_text().splitlines()]

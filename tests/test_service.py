@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 import socket
 import wave
 from pathlib import Path
@@ -17,12 +18,16 @@ import httpx
 import jiwer
 import numpy as np
 import pytest
+import yaml
 from conftest import MAX_AUDIO_BYTES, MAX_AUDIO_SECONDS, REPO, SPEECH, Service
 from harness import transcripts, wav_bytes
 
 from mockmentor.interviewer.leak import leaked_points
+from mockmentor.speech.synthesis import speech_parts
 
 pytestmark = pytest.mark.slow  # the service process
+SERVE = yaml.safe_load((REPO / "configs/serving.yaml").read_text())["serve"]
+FIRST_CLAUSE_WORDS = SERVE["first_clause_words"]
 
 
 def start(service: Service, **fields) -> dict:
@@ -87,6 +92,11 @@ def full_interview(service: Service) -> None:
     assert "recursion" in events[0]["transcript"].lower()
     third = events[-1]
     assert third["position"] == 3
+    # every word of the reply is spoken once, in order; the first sentence's opening clause on its own
+    said = [e["text"] for e in events if e["event"] == "sentence"]
+    assert " ".join(said).split() == third["reply"].split()
+    first_sentence = re.split(r"(?<=[.!?])\s+", third["reply"])[0]
+    assert said[0] == speech_parts(first_sentence, FIRST_CLAUSE_WORDS)[0]
 
     # the candidate rates the feedback, with the score they think they deserved
     rated = service.post(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from mockmentor.interviewer.guard import CLOSING, guarded_feedback, sentence_stream
+from mockmentor.interviewer.templates import fallback_hint
 from mockmentor.interviewer.turn import AnswerFacts, parse_turn
 from mockmentor.speech.delivery import Word, count_fillers, delivery
+from mockmentor.speech.synthesis import speech_parts
 
 LEAD = "Calling it the node with degree 0 is a precise way to put it."
 FILLERS = ["um", "uh", "like", "you know", "i mean", "sort of"]
@@ -105,3 +107,62 @@ def test_malformed_replies_become_template_turns() -> None:
             reply in ("", "Candidate: a leaf is a node. Interviewer: good?", "What is a leaf?")
         )
         assert parsed.question
+
+
+def test_a_broken_sentence_is_skipped_and_the_models_hint_after_it_is_kept() -> None:
+    hint = "What hangs below a node like that?"
+    for broken in [
+        "A leaf is a node that has no children.",  # gives the missed point away
+        "It sits at the bottom. It ends a path.",  # with LEAD, a third feedback sentence
+    ]:
+        text, sources = turn(f"{LEAD} {broken} {hint}", probe=True)
+        assert text.startswith(LEAD) and text.endswith(hint), text
+        assert "children" not in text and "ends a path" not in text and sources == {"model"}
+        parse_turn(text, "feedback")
+
+
+def test_a_hint_that_only_asks_the_question_again_is_replaced() -> None:
+    text, sources = turn(f"{LEAD} So, what is a leaf?", probe=True)
+    assert text.startswith(LEAD) and "So, what is a leaf?" not in text and "model+plan" in sources
+    assert parse_turn(text, "feedback").question == fallback_hint(FACTS.question, seed=0)
+
+
+def test_a_hint_with_no_feedback_before_it_gets_the_plans_lead() -> None:
+    text, sources = turn("What hangs below a node like that?", probe=True)
+    assert text.endswith("What hangs below a node like that?") and sources == {"template", "model+plan"}
+    assert parse_turn(text, "feedback").question == "What hangs below a node like that?"
+
+
+def test_the_guards_own_hint_quotes_the_question_and_never_itself() -> None:
+    text, sources = turn("Nothing useful here.", probe=True)
+    parsed = parse_turn(text, "feedback")
+    assert "“What is a leaf”" in parsed.question and "children" not in text and "model+plan" in sources
+    # a question that is itself a guard hint, or more than one short sentence, is not quoted again
+    for asked in [parsed.question, "Consider a tree. What is a leaf?"]:
+        hint = fallback_hint(asked, seed=0)
+        assert "“" not in hint and hint.endswith("?") and hint.count("?") == 1
+
+
+def test_words_cut_off_by_the_token_limit_are_never_spoken() -> None:
+    text, sources = turn(f"{LEAD} What matters is the node itself, and that is what makes", probe=True)
+    assert text.startswith(LEAD) and "what makes" not in text and sources == {"model", "model+plan"}
+    parse_turn(text, "feedback")
+
+
+def test_the_first_sentence_is_spoken_from_its_opening_clause() -> None:
+    sentence = "Calling it the node with degree 0, at the bottom, is a precise way to put it."
+    assert speech_parts(sentence, 4) == [
+        "Calling it the node with degree 0,",
+        "at the bottom, is a precise way to put it.",
+    ]
+    assert speech_parts(sentence, 8) == [
+        "Calling it the node with degree 0, at the bottom,",
+        "is a precise way to put it.",
+    ]
+    for whole in [
+        (sentence, 0),  # off
+        (sentence, 12),  # no clause that long
+        ("Right, a precise way to put it.", 4),  # the only clause is too short
+        ("Calling it the node with degree 0, nice.", 4),  # too little would follow it
+    ]:
+        assert speech_parts(*whole) == [whole[0]]

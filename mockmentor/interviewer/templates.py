@@ -10,6 +10,7 @@ into one spoken question; openers are the plan's lead sentence plus that questio
 from __future__ import annotations
 
 import random
+import re
 
 from .turn import Verdict, topic_label
 
@@ -33,11 +34,22 @@ FALLBACK_LEADS: dict[Verdict, list[str]] = {
     ],
     "off_topic": ["That doesn't seem to answer the question."],
 }
+# A hint that names no missed point: the question asked again, with a nudge toward what the
+# answer still needs. Without the question a hint is about nothing in particular ("Can you think
+# of a case your answer doesn't cover yet?"), so those lines are kept for a question that cannot
+# be quoted in one sentence.
+ANCHORED_HINTS = [
+    "Coming back to “{question}”: what would make your answer complete?",
+    "Think again about “{question}”: what does your answer still leave open?",
+    "Staying with “{question}”: what else belongs in a full answer?",
+]
 FALLBACK_HINTS = [
     "What else would have to be true for your answer to be complete?",
     "If you had to explain this to a colleague, what would you add?",
     "Can you think of a case your answer doesn't cover yet?",
 ]
+_QUOTABLE_WORDS = 20
+_INNER_STOP = re.compile(r"[.!?;:\n“”\"]")
 IMPERATIVES = {
     "explain",
     "describe",
@@ -97,5 +109,10 @@ def fallback_lead(verdict: Verdict, seed: int) -> str:
     return random.Random(seed).choice(FALLBACK_LEADS[verdict])
 
 
-def fallback_hint(seed: int) -> str:
-    return random.Random(seed).choice(FALLBACK_HINTS)
+def fallback_hint(question: str, seed: int) -> str:
+    """The guard's hint question: the asked question quoted, when it is one short sentence."""
+    asked = " ".join(question.split()).removesuffix("?").strip()
+    rng = random.Random(seed)
+    if asked and len(asked.split()) <= _QUOTABLE_WORDS and not _INNER_STOP.search(asked):
+        return rng.choice(ANCHORED_HINTS).format(question=asked)
+    return rng.choice(FALLBACK_HINTS)
