@@ -202,6 +202,7 @@ class Client:
 
     def live_turn(self, session: dict, clip: tuple[str, bytes], hands_free: bool, pid: int) -> dict:
         """The clip through /live/answer in real time; times from its last voiced frame."""
+        from websockets.exceptions import ConnectionClosed
         from websockets.sync.client import connect
 
         samples = pcm_of(clip[1])
@@ -209,41 +210,48 @@ class Client:
         frame = int(FRAME_S * 16_000)
         url = str(self.http.base_url).replace("http://", "ws://").rstrip("/") + "/live/answer"
         events, at = [], {}
+
+        def take(message: str | bytes) -> None:
+            event = json.loads(message)
+            now = time.perf_counter()
+            events.append(event)
+            if event["event"] == "end":
+                at["end"] = now
+            elif event["event"] == "sentence":
+                at.setdefault("first_audio", now)
+                at["last_audio"] = now
+            elif event["event"] == "error":
+                raise RuntimeError(event["message"])
+
         with connect(url, open_timeout=60, close_timeout=60, max_size=2**24) as ws:
             opening = {k: session[k] for k in ("session_id", "session_token")} | {"hands_free": hands_free}
             ws.send(json.dumps(opening))
             json.loads(ws.recv(timeout=60))  # ready
             cpu, started = cpu_seconds(pid), time.perf_counter()
             sent = 0
-            while (hands_free and "end" not in at) or sent < len(samples):
+            # hands-free: the clip, then silence, until the service ends the answer (which may be
+            # before the clip's end: a cut-in, counted apart); with the button: the clip
+            while ("end" not in at) if hands_free else (sent < len(samples)):
                 due = started + sent / 16_000
                 time.sleep(max(0.0, due - time.perf_counter()))
                 chunk = samples[sent : sent + frame] if sent < len(samples) else np.zeros(frame, np.float32)
-                ws.send((np.clip(chunk, -1, 1) * 32767).astype("<i2").tobytes())
-                sent += frame
+                try:
+                    ws.send((np.clip(chunk, -1, 1) * 32767).astype("<i2").tobytes())
+                    sent += frame
+                    while True:  # whatever the service said meanwhile
+                        try:
+                            take(ws.recv(timeout=0))
+                        except TimeoutError:
+                            break
+                except ConnectionClosed:
+                    break  # the answer ended, and the turn came and closed, between two frames
                 if sent >= 60 * 16_000:
                     raise RuntimeError(f"{clip[0]}: the hands-free answer never ended")
-                while True:  # whatever the service said meanwhile
-                    try:
-                        event = json.loads(ws.recv(timeout=0))
-                    except TimeoutError:
-                        break
-                    if event["event"] == "end":
-                        at["end"] = time.perf_counter()
             speaking_cpu = (cpu_seconds(pid) - cpu) / (min(sent, len(samples)) / 16_000)
             if not hands_free:
                 ws.send(json.dumps({"type": "done"}))
-            for message in ws:
-                event = json.loads(message)
-                now = time.perf_counter()
-                events.append(event)
-                if event["event"] == "end":
-                    at["end"] = now
-                elif event["event"] == "sentence":
-                    at.setdefault("first_audio", now)
-                    at["last_audio"] = now
-                elif event["event"] == "error":
-                    raise RuntimeError(event["message"])
+            for message in ws:  # the rest, also what came before a close
+                take(message)
         turn = events[-1]
         voiced = started + voiced_end
         return {
@@ -260,6 +268,7 @@ class Client:
             "reply_words": len(turn["reply"].split()),
             "speaking_cpu_per_audio_s": speaking_cpu,
             "trailing_silence_ms": (len(samples) / 16_000 - voiced_end) * 1000,
+            "cut_in": hands_free and at["end"] < voiced,
         }
 
     def whole_turn(self, session: dict, clip: tuple[str, bytes]) -> dict:
@@ -356,6 +365,7 @@ def live_paths(
     button = sequential(client, recorded, spoken, turns, "live (button)", mode="live", pid=pid)
     hands_free = sequential(client, recorded, spoken, turns, "live (hands-free)", mode="hands-free", pid=pid)
     said = spoken.said | transcripts()
+    heard_out = [r for r in hands_free if not r["cut_in"]]  # a cut-in has no reply after the answer
 
     def from_voice(results: list[dict], key: str = "first_audio_ms") -> dict:
         values = [r[key] for r in results]
@@ -366,10 +376,11 @@ def live_paths(
         "end_of_answer_to_first_audio": {
             "upload": from_voice(uploads, "upload"),
             "live_button": from_voice(button),
-            "live_hands_free_after_endpoint": from_voice(hands_free, "reply_after_end_ms"),
-            "live_hands_free_from_last_voiced": from_voice(hands_free),
+            "live_hands_free_after_endpoint": from_voice(heard_out, "reply_after_end_ms"),
+            "live_hands_free_from_last_voiced": from_voice(heard_out),
         },
-        "hands_free_endpointing_ms": from_voice(hands_free, "endpoint_ms"),
+        "hands_free_endpointing_ms": from_voice(heard_out, "endpoint_ms"),
+        "hands_free_cut_ins": [r["clip"] for r in hands_free if r["cut_in"]],
         "word_error_rate": {
             "upload": word_error_rate(upload, said),
             "live_button": word_error_rate(button, said),
