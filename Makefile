@@ -9,6 +9,9 @@ export PATH := $(BIN):$(PATH)
 export BENTOML_DO_NOT_TRACK := true
 export PYTHONUNBUFFERED := 1
 PORT ?= 3000
+# What a running service reads besides the registered models: the end-of-turn rule and the
+# coding round's problems (the bench, fuzz, fault and soak targets start one).
+SERVICE_STAGES := train_scorer train_interviewer build_coding_problems evaluate_end_of_turn
 
 .PHONY: setup llama browser sandbox editor run serve pipeline models test test-fast lint bench fuzz faults soak bento clean
 
@@ -72,30 +75,29 @@ test-fast: lint
 	pytest -m "not slow"
 
 bench: models sandbox
-	dvc repro train_scorer train_interviewer
+	dvc repro $(SERVICE_STAGES)
 	python bench/scorer_throughput.py
 	python bench/interviewer_speed.py
 	python bench/llama_builds.py
 	python bench/service_latency.py
-	dvc repro build_coding_problems
 	python bench/sandbox_throughput.py
 
 # Hostile input against the running service on loopback: malformed audio corpus + schemathesis.
 fuzz: models
-	dvc repro train_scorer train_interviewer
+	dvc repro $(SERVICE_STAGES)
 	python bench/fuzz_service.py
 	python bench/access_audit.py
 
 # Fault drills with the real models: killed mid-turn, database outage, full disk, corrupted champion.
 faults: models
-	dvc repro train_scorer train_interviewer
+	dvc repro $(SERVICE_STAGES)
 	python bench/fault_drills.py
 
 # Load: 4, 16 and 20 simultaneous sessions x 5 spoken turns against the running service.
 soak: models
-	dvc repro train_scorer train_interviewer
+	dvc repro $(SERVICE_STAGES)
 	python bench/service_latency.py --turns 8 --speech-models whisper-base --concurrency 4 16 20 \
-		--turns-per-session 5 --output bench/results/service_load.json
+		--turns-per-session 5 --settings --output bench/results/service_load.json
 
 # A Bento (service + project wheel + trained models + question records), then an OCI image
 # with `bentoml containerize mockmentor:latest`.
