@@ -79,6 +79,7 @@ bench: models sandbox
 	python bench/scorer_throughput.py
 	python bench/interviewer_speed.py
 	python bench/llama_builds.py
+	python bench/transcription_settings.py
 	python bench/service_latency.py
 	python bench/sandbox_throughput.py
 

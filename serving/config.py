@@ -30,6 +30,12 @@ class ServeConfig:
     )
     speech_model: str = field(metadata={"help": "faster-whisper model (models.yaml name)"})
     speech_beam_size: int = field(metadata={"help": "1 = greedy decoding (fastest)"})
+    speech_fallback: bool = field(
+        metadata={
+            "help": "decode again at rising temperatures when Whisper's text looks repetitive "
+            "(faster-whisper's default; slower in the tail, no better on the project's clips)"
+        }
+    )
     tts_engine: str = field(metadata={"help": "text-to-speech engine; 'piper'"})
     voice: str = field(metadata={"help": "voice model (models.yaml name)"})
     threads: int = field(metadata={"help": "CPU threads per model"})

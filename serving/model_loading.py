@@ -108,7 +108,12 @@ def load_models(config: ServeConfig) -> LoadedModels:
     end_of_turn = EndOfTurnRule.load(config.live_answer.end_of_turn_rule)
     return LoadedModels(
         bank=bank,
-        speech=SpeechToText(resolve(config.speech_model), config.threads, config.speech_beam_size),
+        speech=SpeechToText(
+            resolve(config.speech_model),
+            config.threads,
+            config.speech_beam_size,
+            fallback=config.speech_fallback,
+        ),
         scorer=AnswerScorer(scorer_dir),
         coverage=coverage,
         coverage_rule=rule,

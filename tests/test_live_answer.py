@@ -19,7 +19,7 @@ from harness import decoded, transcripts, with_thinking_pause
 
 from mockmentor.speech.end_of_turn import EndOfTurnRule, SentenceEnd, judge
 from mockmentor.speech.live_answer import LiveAnswer, LiveAnswerConfig
-from mockmentor.speech.transcription import SAMPLE_RATE, SpeechToText
+from mockmentor.speech.transcription import FALLBACK_TEMPERATURES, SAMPLE_RATE, SpeechToText
 
 CLIP = "LJ001-0001.wav"  # one 9.7 s sentence
 FRAME = 3200  # 200 ms, as the page sends them
@@ -122,6 +122,21 @@ def test_a_short_window_hears_a_short_segment_as_the_full_window_does() -> None:
     short = speech().transcribe(audio, window_s=10.0).text
     reference = transcripts()["LJ001-0002.wav"].lower()
     assert jiwer.wer(reference, short.lower()) <= jiwer.wer(reference, full.lower()) + 0.05, (full, short)
+
+
+def test_whisper_retries_at_higher_temperatures_only_when_configured() -> None:
+    """The retries cost seconds in the tail and no accuracy (bench/transcription_settings.py): the
+    service decodes once unless `speech_fallback` asks for them, and then passes them on."""
+    from mockmentor.model_assets import resolve
+    from mockmentor.serving.config import load_serve_config
+
+    assert load_serve_config(Path("configs/serving.yaml")).speech_fallback is False
+    assert speech().temperatures == (0.0,)
+    retrying = SpeechToText(resolve("whisper-base"), threads=2, fallback=True)
+    assert retrying.temperatures == FALLBACK_TEMPERATURES
+    reference = transcripts()["jfk.flac"].lower()
+    for model in (speech(), retrying):
+        assert jiwer.wer(reference, model.transcribe(clip("jfk.flac"), window_s=10.0).text.lower()) < 0.15
 
 
 # ---- the socket, on the real service ------------------------------------------------------------

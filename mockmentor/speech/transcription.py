@@ -18,6 +18,11 @@ import numpy as np
 from .delivery import Word
 
 SAMPLE_RATE = 16_000
+# faster-whisper's default: when the greedy text looks repetitive or unsure, decode the audio
+# again at each rising temperature. On the project's clips the retries made the word error rate
+# no better and the tail far slower (a 10 s answer: 1.1 s greedy, 13.7 s with them), so they are
+# off unless asked for; bench/transcription_settings.py measures both in one run.
+FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 
 
 @dataclass(frozen=True)
@@ -46,11 +51,21 @@ def _windowed_model(model_dir: Path, threads: int, compute_type: str) -> object:
 
 
 class SpeechToText:
-    """One Whisper model, loaded once. `beam_size` 1 is greedy: the latency-first choice."""
+    """One Whisper model, loaded once. `beam_size` 1 is greedy: the latency-first choice;
+    `fallback`: decode again at rising temperatures when the text looks repetitive (see
+    FALLBACK_TEMPERATURES)."""
 
-    def __init__(self, model_dir: Path, threads: int, beam_size: int = 1, compute_type: str = "int8") -> None:
+    def __init__(
+        self,
+        model_dir: Path,
+        threads: int,
+        beam_size: int = 1,
+        compute_type: str = "int8",
+        fallback: bool = False,
+    ) -> None:
         self.model = _windowed_model(model_dir, threads, compute_type)
         self.beam_size = beam_size
+        self.temperatures = FALLBACK_TEMPERATURES if fallback else (0.0,)
 
     def transcribe(
         self, audio: np.ndarray, prompt: str | None = None, window_s: float | None = None, vad: bool = True
@@ -67,6 +82,7 @@ class SpeechToText:
                 audio,
                 language="en",
                 beam_size=self.beam_size,
+                temperature=list(self.temperatures),
                 vad_filter=vad,  # Silero VAD: skip silence, which also stops hallucinated text in it
                 word_timestamps=True,
                 condition_on_previous_text=False,
