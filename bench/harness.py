@@ -7,6 +7,7 @@ fault drills in fault_drills.py are run by the tests as they are by `make faults
 from __future__ import annotations
 
 import io
+import re
 import wave
 from pathlib import Path
 
@@ -54,11 +55,21 @@ def encoded(samples: np.ndarray, container: str, codec: str, rate: int = 16_000)
     return buffer.getvalue()
 
 
-def decoded(name: str) -> np.ndarray:
-    """A clip of data/raw/speech as 16 kHz mono float32."""
+def pcm(clip: bytes) -> np.ndarray:
+    """Any audio file's bytes as 16 kHz mono float32, as the service decodes an upload (no limits)."""
     from mockmentor.serving.audio_input import AudioLimits, decode_answer
 
-    return decode_answer((SPEECH / name).read_bytes(), AudioLimits(10**8, 600, 0.1, 0.0))
+    return decode_answer(clip, AudioLimits(10**9, 3600, 0.1, 0.0))
+
+
+def decoded(name: str) -> np.ndarray:
+    """A clip of data/raw/speech as 16 kHz mono float32."""
+    return pcm((SPEECH / name).read_bytes())
+
+
+def plain(text: str) -> str:
+    """Lower case, punctuation dropped, single spaces: text as a transcript is compared."""
+    return " ".join(re.sub(r"[^a-z0-9 ]+", " ", text.lower()).split())
 
 
 def with_thinking_pause(

@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 import psutil
 import yaml
-from harness import SPEECH, transcripts
+from harness import SPEECH, pcm, plain, transcripts
 from tqdm import tqdm
 
 from mockmentor.model_assets import resolve
@@ -64,10 +64,6 @@ def recorded_clips() -> tuple[list[tuple[str, bytes]], dict[str, str]]:
     """The recorded clips in data/raw/speech and what each says (they answer no bank question)."""
     clips = [(p.name, p.read_bytes()) for p in sorted(SPEECH.glob("*.*")) if p.suffix in (".wav", ".flac")]
     return clips, transcripts()
-
-
-def _plain(text: str) -> str:
-    return " ".join(re.sub(r"[^a-z0-9 ]+", " ", text.lower()).split())
 
 
 class SpokenAnswers:
@@ -88,7 +84,7 @@ class SpokenAnswers:
         }
         questions = pd.read_parquet(REPO / "data/processed/questions.parquet")
         self.questions = [
-            (_plain(t.rstrip("?")), q) for q, t in zip(questions["id"], questions["text"], strict=True)
+            (plain(t.rstrip("?")), q) for q, t in zip(questions["id"], questions["text"], strict=True)
         ]
         self.voice = PiperTextToSpeech(resolve("piper-voice"), threads=os.cpu_count() or 2)
         self.said: dict[str, str] = {}
@@ -96,7 +92,7 @@ class SpokenAnswers:
         self._audio: dict[str, bytes] = {}
 
     def answer(self, asked: str, turn: int) -> tuple[str, bytes]:
-        spoken = _plain(asked)
+        spoken = plain(asked)
         found = [q for text, q in self.questions if text and text in spoken and q in self.by_question]
         self.current = found[0] if found else self.current or next(iter(self.by_question))
         answer_id, text = self.by_question[self.current][turn % len(self.by_question[self.current])]
@@ -114,15 +110,9 @@ class SpokenAnswers:
 FRAME_S = 0.2  # the page's frames: 200 ms
 
 
-def pcm_of(clip: bytes) -> np.ndarray:
-    from mockmentor.serving.audio_input import AudioLimits, decode_answer
-
-    return decode_answer(clip, AudioLimits(10**9, 3600, 0.1, 0.0))
-
-
 def trailing_silence_ms(clip: bytes) -> float:
     """How long the clip goes on after its last voiced frame."""
-    samples = pcm_of(clip)
+    samples = pcm(clip)
     return (len(samples) / 16_000 - last_voiced_s(samples)) * 1000
 
 
@@ -205,7 +195,7 @@ class Client:
         from websockets.exceptions import ConnectionClosed
         from websockets.sync.client import connect
 
-        samples = pcm_of(clip[1])
+        samples = pcm(clip[1])
         voiced_end = last_voiced_s(samples)
         frame = int(FRAME_S * 16_000)
         url = str(self.http.base_url).replace("http://", "ws://").rstrip("/") + "/live/answer"

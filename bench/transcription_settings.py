@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import time
 from pathlib import Path
 
@@ -27,7 +26,7 @@ import jiwer
 import numpy as np
 import pandas as pd
 import yaml
-from harness import REPO, SPEECH, decoded, transcripts
+from harness import REPO, SPEECH, decoded, pcm, plain, transcripts
 from tqdm import tqdm
 
 from mockmentor.model_assets import resolve
@@ -35,23 +34,16 @@ from mockmentor.speech.synthesis import PiperTextToSpeech
 from mockmentor.speech.transcription import SAMPLE_RATE, SpeechToText
 
 
-def plain(text: str) -> str:
-    return " ".join(re.sub(r"[^a-z0-9 ]+", " ", text.lower()).split())
-
-
 def clips(answers: int, seed: int) -> list[tuple[str, str, np.ndarray]]:
     """(name, what is said, 16 kHz samples): the recorded clips, then spoken student answers."""
-    from mockmentor.serving.audio_input import AudioLimits, decode_answer
-
     said = transcripts()
     recorded = [(name, said[name], decoded(name)) for name in sorted(said) if (SPEECH / name).exists()]
     rows = pd.read_parquet(REPO / "data/processed/answers.parquet")
     words = rows["text"].str.split().str.len()
     drawn = rows[(words >= 8) & (words <= 40)].sample(answers, random_state=seed)
     voice = PiperTextToSpeech(resolve("piper-voice"), threads=2)
-    limits = AudioLimits(10**9, 3600, 0.1, 0.0)
     spoken = [
-        (f"piper:{r.id}", r.text, decode_answer(voice.wav(r.text), limits))
+        (f"piper:{r.id}", r.text, pcm(voice.wav(r.text)))
         for r in tqdm(drawn.itertuples(), total=len(drawn), desc="speaking answers", unit="answer")
     ]
     return recorded + spoken
