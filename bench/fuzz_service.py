@@ -33,10 +33,11 @@ import av
 import httpx
 import numpy as np
 import psutil
-from harness import encoded, wav_bytes
+from harness import encoded
 from tqdm import tqdm
 
 from mockmentor.serving.process import free_port, start_service, stop_service
+from mockmentor.speech.pcm import wav_bytes
 
 REPO = Path(__file__).resolve().parent.parent
 MAGIC = [b"RIFF", b"fLaC", b"OggS", b"\x1a\x45\xdf\xa3", b"ID3\x03"]

@@ -1,4 +1,5 @@
-"""What the benches and the tests share: the real speech clips and audio encoding.
+"""What the benches and the tests share: the real speech clips and audio encoding (plain 16-bit
+WAV files are mockmentor.speech.pcm.wav_bytes).
 
 The service process itself is started by mockmentor.serving.process (start_service); the
 fault drills in fault_drills.py are run by the tests as they are by `make faults`.
@@ -8,31 +9,28 @@ from __future__ import annotations
 
 import io
 import re
-import wave
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 REPO = Path(__file__).resolve().parent.parent
 SPEECH = REPO / "data" / "raw" / "speech"
 CLIP = SPEECH / "LJ001-0001.wav"
 
 
+def speakable_answers() -> pd.DataFrame:
+    """The real Mohler student answers of 8-40 words, in the records' order: what the benches
+    speak with Piper (a shorter one is a fragment, a longer one more than a spoken answer)."""
+    answers = pd.read_parquet(REPO / "data/processed/answers.parquet")
+    words = answers["text"].str.split().str.len()
+    return answers[(words >= 8) & (words <= 40)]
+
+
 def transcripts() -> dict[str, str]:
     """file name -> what is said in it (data/raw/speech/transcripts.tsv, header skipped)."""
     rows = (SPEECH / "transcripts.tsv").read_text().splitlines()[1:]
     return dict(line.split("\t", 1) for line in rows if "\t" in line)
-
-
-def wav_bytes(samples: np.ndarray, rate: int = 16_000) -> bytes:
-    """float samples in [-1, 1] as a 16-bit mono WAV file."""
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
-    return buffer.getvalue()
 
 
 def encoded(samples: np.ndarray, container: str, codec: str, rate: int = 16_000) -> bytes:

@@ -16,7 +16,9 @@ follows until the service ends the answer by itself. Both are timed from the cli
 frame (Silero VAD) to the reply's first audio, and the upload path beside them from the same
 point (its upload starts at the clip's end); hands-free also reports the endpointing delay (last
 voiced frame -> the service ends the answer) apart from the reply after it, and the service's
-CPU time per second of audio while the candidate speaks.
+CPU time per second of audio while the candidate speaks. The button path is then timed again
+while a second candidate answers over their own live socket at the same time: whether listening
+keeps up in real time on the machine's cores with one other session active.
 
     python bench/service_latency.py [--turns 24] [--concurrency 4 16] [--speech-models whisper-base ...]
                                     [--interviewers base:interviewer-base ...] [--settings KEY=VALUE ...]
@@ -34,10 +36,10 @@ Writes bench/results/service_latency.json.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import platform
-import re
 import tempfile
 import threading
 import time
@@ -49,7 +51,7 @@ import numpy as np
 import pandas as pd
 import psutil
 import yaml
-from harness import SPEECH, pcm, plain, transcripts
+from harness import SPEECH, pcm, plain, speakable_answers, transcripts
 from tqdm import tqdm
 
 from mockmentor.model_assets import resolve
@@ -76,9 +78,7 @@ class SpokenAnswers:
     """
 
     def __init__(self) -> None:
-        answers = pd.read_parquet(REPO / "data/processed/answers.parquet")
-        words = answers["text"].str.split().str.len()
-        answers = answers[(words >= 8) & (words <= 40)].sort_values("id")
+        answers = speakable_answers().sort_values("id")
         self.by_question = {
             q: list(zip(g["id"], g["text"], strict=True)) for q, g in answers.groupby("question_id")
         }
@@ -90,6 +90,12 @@ class SpokenAnswers:
         self.said: dict[str, str] = {}
         self.current: str | None = None
         self._audio: dict[str, bytes] = {}
+
+    def another_candidate(self) -> SpokenAnswers:
+        """The same voice and spoken clips, for a second interview (its own current question)."""
+        other = copy.copy(self)
+        other.current, other.said = None, {}
+        return other
 
     def answer(self, asked: str, turn: int) -> tuple[str, bytes]:
         spoken = plain(asked)
@@ -347,19 +353,78 @@ def concurrent(url: str, clips: list[tuple[str, bytes]], sessions: int, turns_ea
     }
 
 
+def from_voice(results: list[dict], key: str = "first_audio_ms") -> dict:
+    values = [r[key] for r in results]
+    return {"p50_ms": percentile(values, 50), "p95_ms": percentile(values, 95)}
+
+
+def listening(results: list[dict]) -> dict:
+    """Does the live path keep up while the candidate speaks? The service's CPU time per second of
+    their audio, its transcription worker's time per second of audio (real-time factor: under 1
+    keeps up), and how much finished speech still waited for the worker when the answer ended."""
+    factor = [r["server"]["listening_speech_to_text"] / r["server"]["listening_audio"] for r in results]
+    behind = [r["server"]["listening_behind_at_end"] for r in results]
+    cpu = [r["speaking_cpu_per_audio_s"] for r in results]
+    return {
+        "service_cpu_seconds_per_audio_second": {
+            "p50": round(float(np.median(cpu)), 3), "max": round(float(np.max(cpu)), 3)
+        },
+        "transcription_real_time_factor": {
+            "p50": round(float(np.median(factor)), 3), "max": round(float(np.max(factor)), 3)
+        },
+        "behind_at_end_ms": {"p50": percentile(behind, 50), "max": round(float(np.max(behind)), 1)},
+        "cores": os.cpu_count(),
+    }  # fmt: skip
+
+
+def with_another_session(
+    client: Client, recorded: list, spoken: SpokenAnswers, turns: int, pid: int
+) -> tuple[list[dict], int]:
+    """The live button path while a second candidate answers over their own live socket, in real
+    time, one answer after another (its clips are the same kind: real answers to the question it
+    was asked, spoken by Piper). Returns the measured turns and how many the other one took."""
+    stop, other_turns, errors = threading.Event(), [], []
+    other_spoken = spoken.another_candidate()
+
+    def other() -> None:
+        other_client = Client(str(client.http.base_url))
+        session = other_client.start()
+        asked, turn = session["reply"], 0
+        while not stop.is_set():
+            try:
+                result = other_client.live_turn(session, other_spoken.answer(asked, turn), False, pid)
+            except Exception as err:  # reported: the measured candidate's figures would be too kind
+                errors.append(f"{type(err).__name__}: {err}")
+                return
+            other_turns.append(result)
+            asked, turn = result["interviewer_said"], turn + 1
+            if result["finished"]:
+                session = other_client.start()
+                asked = session["reply"]
+
+    companion = threading.Thread(target=other, daemon=True)
+    companion.start()
+    try:
+        measured = sequential(client, recorded, spoken, turns, "live (button), another session", "live", pid)
+    finally:
+        stop.set()
+        companion.join(timeout=120)
+    if errors:
+        raise RuntimeError(f"the other session failed: {errors[0]}")
+    return measured, len(other_turns)
+
+
 def live_paths(
     client: Client, recorded: list, spoken: SpokenAnswers, turns: int, pid: int, upload: list[dict]
 ) -> dict:
     """The upload path, the live path with a button and hands-free, timed from the same point:
-    each clip's last voiced frame (the upload path's upload starts at the clip's end)."""
+    each clip's last voiced frame (the upload path's upload starts at the clip's end); then the
+    live button path again with another candidate answering live at the same time."""
     button = sequential(client, recorded, spoken, turns, "live (button)", mode="live", pid=pid)
     hands_free = sequential(client, recorded, spoken, turns, "live (hands-free)", mode="hands-free", pid=pid)
+    shared, other_turns = with_another_session(client, recorded, spoken, turns, pid)
     said = spoken.said | transcripts()
     heard_out = [r for r in hands_free if not r["cut_in"]]  # a cut-in has no reply after the answer
-
-    def from_voice(results: list[dict], key: str = "first_audio_ms") -> dict:
-        values = [r[key] for r in results]
-        return {"p50_ms": percentile(values, 50), "p95_ms": percentile(values, 95)}
 
     uploads = [r | {"upload": r["first_audio_ms"] + r["trailing_silence_ms"]} for r in upload]  # from voice
     return {
@@ -380,23 +445,25 @@ def live_paths(
             stage: percentile([r["server"][stage] for r in button if stage in r["server"]], 50)
             for stage in ["last_segment", "score", "interviewer_first_sentence", "tts_first_sentence"]
         },
-        "speaking_cpu_seconds_per_audio_second": {
-            "p50": round(float(np.median([r["speaking_cpu_per_audio_s"] for r in button + hands_free])), 3),
-            "max": round(float(np.max([r["speaking_cpu_per_audio_s"] for r in button + hands_free])), 3),
-            "cores": os.cpu_count(),
+        "listening_alone": listening(button + hands_free),
+        "with_another_session": {
+            "live_button_end_of_answer_to_first_audio": from_voice(shared),
+            "listening": listening(shared),
+            "word_error_rate": word_error_rate(shared, said),
+            "other_session_turns": other_turns,
         },
-        "turns": {"live_button": len(button), "live_hands_free": len(hands_free)},
+        "turns": {
+            "live_button": len(button),
+            "live_hands_free": len(hands_free),
+            "with_another_session": len(shared),
+        },
     }
 
 
 def word_error_rate(results: list[dict], said: dict[str, str]) -> float:
-    """Corpus WER of the transcripts against what each clip says (lower-cased, no punctuation)."""
-
-    def norm(text: str) -> str:
-        return " ".join(re.sub(r"[^a-z0-9' ]+", " ", text.lower()).split())
-
+    """Corpus WER of the transcripts against what each clip says (harness.plain)."""
     return round(
-        jiwer.wer([norm(said[r["clip"]]) for r in results], [norm(r["transcript"]) for r in results]), 4
+        jiwer.wer([plain(said[r["clip"]]) for r in results], [plain(r["transcript"]) for r in results]), 4
     )
 
 

@@ -24,23 +24,21 @@ from pathlib import Path
 
 import jiwer
 import numpy as np
-import pandas as pd
 import yaml
-from harness import REPO, SPEECH, decoded, pcm, plain, transcripts
+from harness import REPO, SPEECH, decoded, pcm, plain, speakable_answers, transcripts
 from tqdm import tqdm
 
 from mockmentor.model_assets import resolve
+from mockmentor.speech.pcm import SAMPLE_RATE
 from mockmentor.speech.synthesis import PiperTextToSpeech
-from mockmentor.speech.transcription import SAMPLE_RATE, SpeechToText
+from mockmentor.speech.transcription import SpeechToText
 
 
 def clips(answers: int, seed: int) -> list[tuple[str, str, np.ndarray]]:
     """(name, what is said, 16 kHz samples): the recorded clips, then spoken student answers."""
     said = transcripts()
     recorded = [(name, said[name], decoded(name)) for name in sorted(said) if (SPEECH / name).exists()]
-    rows = pd.read_parquet(REPO / "data/processed/answers.parquet")
-    words = rows["text"].str.split().str.len()
-    drawn = rows[(words >= 8) & (words <= 40)].sample(answers, random_state=seed)
+    drawn = speakable_answers().sample(answers, random_state=seed)
     voice = PiperTextToSpeech(resolve("piper-voice"), threads=2)
     spoken = [
         (f"piper:{r.id}", r.text, pcm(voice.wav(r.text)))

@@ -9,12 +9,17 @@ A live answer (the /live/answer socket) is counted apart: it listens for as long
 candidate speaks, transcribing each segment as it ends (about 0.3 CPU-s per second of speech,
 `make bench`), so the cap is on sockets open at once. Past it a new socket is accepted and
 closed at once with 1013 (Try Again Later) and a reason the page shows; the page then falls
-back to the record button, whose uploads the cap above governs.
+back to the record button, whose uploads the cap above governs. Once its answer has ended, a
+live answer's turn (the last segment, scoring, the reply) is an answer in progress like an
+upload: the socket enters `scope[TURN_IN_PROGRESS]()` for it, so the uploads' count and their
+Retry-After see it. It is never refused there: the candidate has already spoken.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
 from typing import Any
 
 from starlette.responses import JSONResponse
@@ -22,6 +27,7 @@ from starlette.responses import JSONResponse
 ANSWER_PATHS = frozenset({"/answer_audio", "/answer_text", "/answer_audio_stream", "/answer_text_stream"})
 LIVE_PATH = "/live/answer"
 TRY_AGAIN_LATER = 1013  # WebSocket close code: the server is overloaded
+TURN_IN_PROGRESS = "mockmentor.turn_in_progress"  # scope key: counts a live answer's turn
 
 
 class AdmissionControl:
@@ -66,6 +72,15 @@ class AdmissionControl:
             return
         self.live += 1
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope | {TURN_IN_PROGRESS: self.answering}, receive, send)
         finally:
             self.live -= 1
+
+    @contextlib.contextmanager
+    def answering(self) -> Iterator[None]:
+        """A live answer's turn, counted as an answer in progress while it runs."""
+        self.pending += 1
+        try:
+            yield
+        finally:
+            self.pending -= 1

@@ -34,8 +34,9 @@ import numpy as np
 from pydantic import BaseModel, Field, ValidationError
 
 from mockmentor.speech.live_answer import LiveAnswer, Status
-from mockmentor.speech.transcription import SAMPLE_RATE
+from mockmentor.speech.pcm import SAMPLE_RATE
 
+from .admission import TURN_IN_PROGRESS
 from .config import ServeConfig
 from .interview import Event, HeardAnswer, InterviewEngine
 from .refusal import RequestRefused
@@ -102,27 +103,35 @@ class AnswerSocket:
                 }
             )
             ended_by = await self._listen(live, opening.hands_free)
-            step = time.perf_counter()
-            transcript = await asyncio.to_thread(live.finish)
-            timings = {"last_segment": round((time.perf_counter() - step) * 1000, 1)}
-            started = await self._early_turn(transcript.text)
-            await self.ws.send_json(
-                {
-                    "event": "end",
-                    "by": ended_by,
-                    "transcript": transcript.text,
-                    "started_early": bool(started),
-                }
-            )
-            if started is None:
-                audio = live.wav() if self.config.keep_audio else b""
-                started = await self._start_turn(HeardAnswer(transcript, audio, timings)), []
-            await self._forward(*started)
+            # From here the answer is a turn in progress, counted with the uploads (admission.py).
+            with self.ws.scope.get(TURN_IN_PROGRESS, contextlib.nullcontext)():
+                await self._turn(live, ended_by)
         finally:
             live.close()
             self._drop_early()
             self.engine.claims.release(self.session)
         await self.ws.close(code=NORMAL)
+
+    async def _turn(self, live: LiveAnswer, ended_by: str) -> None:
+        behind_ms = round(live.untranscribed_s * 1000, 1)
+        step = time.perf_counter()
+        transcript = await asyncio.to_thread(live.finish)
+        timings = {
+            "last_segment": round((time.perf_counter() - step) * 1000, 1),
+            # what listening cost: the worker's time against the answer's length, and how far
+            # behind it was when the answer ended (near 0 while it keeps up in real time)
+            "listening_speech_to_text": round(live.transcribing_s * 1000, 1),
+            "listening_audio": round(live.samples / SAMPLE_RATE * 1000, 1),
+            "listening_behind_at_end": behind_ms,
+        }
+        started = await self._early_turn(transcript.text, timings)
+        await self.ws.send_json(
+            {"event": "end", "by": ended_by, "transcript": transcript.text, "started_early": bool(started)}
+        )
+        if started is None:
+            audio = live.wav() if self.config.keep_audio else b""
+            started = await self._start_turn(HeardAnswer(transcript, audio, timings)), []
+        await self._forward(*started)
 
     async def _opening(self) -> Opening:
         try:
@@ -203,7 +212,7 @@ class AnswerSocket:
             snapshot = live.snapshot()  # every segment is transcribed already (likely_over)
             audio = live.wav() if self.config.keep_audio else b""
             heard = HeardAnswer(snapshot, audio, {"last_segment": 0.0})
-            self.early = Early(snapshot.text, asyncio.create_task(self._first_sentence(heard)))
+            self.early = Early(snapshot.text, asyncio.create_task(self._first_sentence(heard)), heard)
 
     async def _first_sentence(self, heard: HeardAnswer) -> tuple[Iterator[Event], list[Event]]:
         """The turn up to its first spoken sentence (nothing is stored before the last step)."""
@@ -217,13 +226,17 @@ class AnswerSocket:
                 break
         return events, ready
 
-    async def _early_turn(self, text: str) -> tuple[Iterator[Event], list[Event]] | None:
-        """The early reply, if it was started on exactly the final transcript (and did not fail)."""
+    async def _early_turn(
+        self, text: str, timings: dict[str, float]
+    ) -> tuple[Iterator[Event], list[Event]] | None:
+        """The early reply, if it was started on exactly the final transcript (and did not fail);
+        `timings` join the ones it stores."""
         early = self.early
         if early is None or early.text != text:
             self._drop_early()
             return None
         self.early = None
+        early.heard.timings.update(timings)  # the same dict as its turn's: stored with it
         try:
             return await early.task
         except Exception:  # refused or failed: the turn is run again, and says why
@@ -233,6 +246,7 @@ class AnswerSocket:
         """Forget the early reply; it is closed (never stored) once its first sentence is out."""
         early, self.early = self.early, None
         if early is not None:
+            early.heard.dropped.set()  # the interviewer stops at its next token
             early.task.add_done_callback(_close_early)
 
     async def _start_turn(self, heard: HeardAnswer) -> Iterator[Event]:
@@ -264,6 +278,7 @@ class Early:
 
     text: str
     task: asyncio.Task
+    heard: HeardAnswer  # what it was started on; its `dropped` is set when it is no longer wanted
 
 
 def _shown(status: Status) -> tuple:

@@ -14,9 +14,9 @@ from http import HTTPStatus
 
 import numpy as np
 
-from .refusal import RequestRefused
+from mockmentor.speech.pcm import SAMPLE_RATE
 
-SAMPLE_RATE = 16_000
+from .refusal import RequestRefused
 
 # First bytes of each accepted container.
 MAGIC = {

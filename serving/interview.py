@@ -22,7 +22,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
@@ -86,6 +86,7 @@ class Pending:
     audio: bytes | None
     started: float
     timings: dict[str, float] = field(default_factory=dict)
+    stop: Callable[[], bool] | None = None  # asked by the interviewer before each token
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,9 @@ class HeardAnswer:
     transcript: Transcript
     audio: bytes  # the answer as WAV, kept only when keep_audio is on
     timings: dict[str, float]  # the live path's own steps (e.g. the last segment's transcription)
+    # Set by the socket when it no longer wants this turn (a reply started early, and the
+    # candidate spoke again): the interviewer stops at its next token and frees the model.
+    dropped: threading.Event = field(default_factory=threading.Event)
 
 
 RETRIES_PER_QUESTION = 1
@@ -312,7 +316,7 @@ class InterviewEngine:
                 heard.transcript.words,
                 heard.audio,
             )
-            timings.update(heard.timings)
+            timings = heard.timings  # the same dict: a turn started early gets the socket's later ones
         else:
             transcript, words = self._transcribed(audio or b"", timings)
         question = self.bank.questions.get(last.next_question_id or "")
@@ -340,6 +344,7 @@ class InterviewEngine:
             audio=audio,
             started=started,
             timings=timings,
+            stop=heard.dropped.is_set if heard is not None else None,
         )
 
     # ---- the turn ----------------------------------------------------------------------------
@@ -450,7 +455,7 @@ class InterviewEngine:
             yield OFF_TOPIC_AGAIN, "template"
             yield (f"Next question: {next_text}" if next_text else CLOSING), "template"
         else:
-            model_sentences = sentence_stream(self.models.interviewer.stream(prompt))
+            model_sentences = sentence_stream(self.models.interviewer.stream(prompt, stop=p.stop))
             yield from guarded_feedback(model_sentences, facts, decision.probe, next_text, seed=p.position)
 
     def _speak(self, p: Pending, sentence: str, first: bool, since: float) -> schemas.Spoken:

@@ -42,7 +42,8 @@ def start_service(
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"the service exited with code {process.returncode} while starting")
+            # the service stops itself when its models cannot load (service.py): its log says why
+            raise RuntimeError(f"the service stopped while starting (exit code {process.returncode})")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as response:
                 if response.status == 200:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import signal
 from collections.abc import Generator
 from http import HTTPStatus
 from pathlib import Path
@@ -78,6 +80,17 @@ def refused(err: RequestRefused | AccessDenied | DatabaseUnavailable) -> Refused
 )
 class MockMentor:
     def __init__(self) -> None:
+        try:
+            self._load()
+        except Exception:
+            # BentoML would start this worker again every few seconds, forever, failing the same
+            # way: stop the server instead, so `mockmentor serve` (and a test) sees it end.
+            logger.exception("MockMentor could not start; stopping the server")
+            if bentoml.server_context.worker_index is not None:  # a worker of `bentoml serve`
+                os.kill(os.getppid(), signal.SIGTERM)
+            raise
+
+    def _load(self) -> None:
         self.config = CONFIG
         self.store = Store.open(get_settings().database_url)
         self.engine = InterviewEngine(self.config, load_models(self.config), self.store)

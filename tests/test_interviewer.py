@@ -12,7 +12,7 @@ import yaml
 from peft import PeftModel
 
 from mockmentor.evaluation.evaluate_interviewer import main as evaluate_interviewer
-from mockmentor.interviewer.decoding import Interviewer, InterviewerFiles
+from mockmentor.interviewer.decoding import GenerationStopped, Interviewer, InterviewerFiles
 from mockmentor.interviewer.gguf_export import export_gguf, merged_lora_weights
 from mockmentor.interviewer.lora import load_base
 from mockmentor.interviewer.turn import AnswerFacts, feedback_messages, opener_messages
@@ -122,6 +122,30 @@ def test_packaged_base_decodes_the_same_on_both_paths() -> None:
     # CPUs' float kernels differ (on an AMD EPYC the two paths part at the 7th word; on the Intel
     # machines they matched for all 24 tokens): the start must agree, as for the tuned model.
     assert fast.split()[:6] == reference.split()[:6], (fast, reference)
+
+
+@pytest.mark.parametrize("backend", ["llama.cpp", "transformers"])
+def test_a_reply_nobody_waits_for_stops_within_a_token_and_frees_the_model(backend: str) -> None:
+    """A reply started early in the candidate's silence is dropped when they speak again: its
+    decoding must end at the next token, not at the end of the sentence, and leave the model free
+    for the turn that is wanted."""
+    interviewer = Interviewer(InterviewerFiles.base(), backend, 48)
+    prompt = opener_messages("ml-theory", "Explain overfitting.")
+    whole = list(interviewer.stream(prompt))
+    asked: list[int] = []
+
+    def stop() -> bool:
+        asked.append(1)
+        return len(asked) > 3
+
+    pieces: list[str] = []
+    with pytest.raises(GenerationStopped):
+        for piece in interviewer.stream(prompt, stop=stop):
+            pieces.append(piece)
+    assert len(pieces) <= 3 < len(whole), (pieces, whole)
+    assert "".join(whole).startswith("".join(pieces))  # the same reply, cut short
+    assert not interviewer._lock.locked()
+    assert interviewer.reply(prompt) == "".join(whole).strip()  # and the next one is whole
 
 
 def test_evaluation_stage_writes_every_key(trained: Path, built_dialogues: Path) -> None:

@@ -19,7 +19,8 @@ from harness import decoded, transcripts, with_thinking_pause
 
 from mockmentor.speech.end_of_turn import EndOfTurnRule, SentenceEnd, judge
 from mockmentor.speech.live_answer import LiveAnswer, LiveAnswerConfig
-from mockmentor.speech.transcription import FALLBACK_TEMPERATURES, SAMPLE_RATE, SpeechToText
+from mockmentor.speech.pcm import SAMPLE_RATE
+from mockmentor.speech.transcription import FALLBACK_TEMPERATURES, SpeechToText
 
 CLIP = "LJ001-0001.wav"  # one 9.7 s sentence
 FRAME = 3200  # 200 ms, as the page sends them
@@ -197,6 +198,10 @@ def test_a_streamed_answer_becomes_a_turn(service: Service) -> None:
     turn = events[-1]
     assert jiwer.wer(transcripts()[CLIP].lower(), turn["transcript"].lower()) < 0.15, turn["transcript"]
     assert turn["delivery"]["speaking_seconds"] > 5 and "last_segment" in turn["timings_ms"]
+    # what listening cost is stored with the turn: the worker's time against the answer's length
+    timings = turn["timings_ms"]
+    assert timings["listening_audio"] == pytest.approx(len(clip(CLIP)) / SAMPLE_RATE * 1000, abs=1)
+    assert timings["listening_speech_to_text"] > 0 and timings["listening_behind_at_end"] >= 0
     assert service.turn_rows(started["session_id"]) == 2  # the opener and this answer
 
 

@@ -15,9 +15,10 @@ import jiwer
 import numpy as np
 import pytest
 from conftest import SPEECH, Service
-from harness import decoded, transcripts, wav_bytes, with_thinking_pause
+from harness import decoded, transcripts, with_thinking_pause
 
 from mockmentor.coding.follow_up import follow_up_question
+from mockmentor.speech.pcm import wav_bytes
 
 pytestmark = pytest.mark.slow  # the browser and the service process
 

@@ -20,9 +20,10 @@ import numpy as np
 import pytest
 import yaml
 from conftest import MAX_AUDIO_BYTES, MAX_AUDIO_SECONDS, REPO, SPEECH, Service
-from harness import transcripts, wav_bytes
+from harness import transcripts
 
 from mockmentor.interviewer.leak import leaked_points
+from mockmentor.speech.pcm import wav_bytes
 from mockmentor.speech.synthesis import speech_parts
 
 pytestmark = pytest.mark.slow  # the service process

@@ -8,9 +8,11 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import Service
 from fault_drills import database_outage, flip_a_byte, killed_mid_turn, stored_copy
 from typer.testing import CliRunner
@@ -135,6 +137,25 @@ def test_a_corrupted_registered_model_heals_from_the_store_or_is_refused(
     assert f"registered model '{name}' v{registration.version} refused: {weights} does not match" in (
         result.output
     )
+
+
+def test_a_service_whose_models_cannot_load_stops_at_once_and_says_why(tmp_path: Path, repo: Path) -> None:
+    """BentoML starts a worker that fails in __init__ again every few seconds, forever; the service
+    stops the server instead, with the reason in its log (the CLI's preflight catches most such
+    faults before BentoML starts; this is what it cannot see)."""
+    config = yaml.safe_load((repo / "configs/serving.yaml").read_text())
+    config["serve"]["processed_dir"] = str(tmp_path / "no-questions-here")  # the first thing it loads
+    (tmp_path / "serving.yaml").write_text(yaml.safe_dump(config))
+    log = tmp_path / "service.log"
+    started = time.monotonic()
+    with log.open("wb") as sink, pytest.raises(RuntimeError, match="stopped while starting"):
+        start_service(
+            free_port(), config=tmp_path / "serving.yaml", database_url=f"sqlite:///{tmp_path}/i.db", log=sink
+        )
+    assert time.monotonic() - started < 120  # not start_service's 600 s
+    text = log.read_text(errors="replace")
+    assert "MockMentor could not start" in text and "no-questions-here" in text
+    assert text.count("MockMentor could not start") == 1  # started once, not again and again
 
 
 def test_the_service_starts_on_transformers_when_llama_cpp_dies_in_its_preflight(

@@ -16,7 +16,7 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -29,6 +29,12 @@ MAX_NEW_TOKENS = 96
 # the prompt length its preflight proves.
 N_CTX = 2048
 logger = logging.getLogger("mockmentor.interviewer")
+Stop = Callable[[], bool]  # asked before each token: is the reply still wanted?
+
+
+class GenerationStopped(Exception):
+    """The caller's `stop` said the reply is no longer wanted (a reply started early, in the
+    candidate's silence, when they speak again): decoding ended at the next token."""
 
 
 def load_tokenizer(base_dir: Path) -> Any:
@@ -169,14 +175,16 @@ class Interviewer:
             model = PeftModel.from_pretrained(model, self.files.adapter_dir).merge_and_unload()
         return model.eval()
 
-    def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
-        """The reply's text, piece by piece as it is decoded."""
+    def stream(self, messages: list[dict[str, str]], stop: Stop | None = None) -> Iterator[str]:
+        """The reply's text, piece by piece as it is decoded. `stop`, when given, is asked before
+        every token; once it says True decoding ends and GenerationStopped is raised, so a reply
+        nobody waits for frees the model (and its lock) within a token."""
         if self.backend == "llama.cpp":
-            yield from self._stream_llama(prompt_ids(self.tokenizer, messages))
+            yield from self._stream_llama(prompt_ids(self.tokenizer, messages), stop)
         else:
-            yield from self._stream_transformers(prompt_ids(self.tokenizer, messages))
+            yield from self._stream_transformers(prompt_ids(self.tokenizer, messages), stop)
 
-    def _stream_llama(self, prompt: list[int]) -> Iterator[str]:
+    def _stream_llama(self, prompt: list[int], stop: Stop | None) -> Iterator[str]:
         with self._lock:
             if not self.reuse_prefix:
                 self.model.reset()
@@ -187,6 +195,8 @@ class Interviewer:
             ):
                 if token == self.end_id or token == self.model.token_eos() or n >= self.max_new_tokens:
                     break
+                if stop is not None and stop():
+                    raise GenerationStopped
                 pieces.append(token)
                 # Decode the whole reply so far: a token may end in the middle of a UTF-8 character.
                 full = self.tokenizer.decode(pieces, skip_special_tokens=True)
@@ -205,9 +215,13 @@ class Interviewer:
             ):
                 break  # the prompt is in the KV cache once the first token is sampled
 
-    def _stream_transformers(self, prompt: list[int]) -> Iterator[str]:
+    def _stream_transformers(self, prompt: list[int], stop: Stop | None) -> Iterator[str]:
         import torch
-        from transformers import TextIteratorStreamer
+        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+
+        class Stopped(StoppingCriteria):
+            def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs: Any) -> torch.Tensor:
+                return torch.full((input_ids.shape[0],), bool(stop and stop()), dtype=torch.bool)
 
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
         inputs = torch.tensor([prompt])
@@ -219,11 +233,18 @@ class Interviewer:
             "eos_token_id": self.end_id,
             "pad_token_id": self.tokenizer.pad_token_id,
             "streamer": streamer,
+            "stopping_criteria": StoppingCriteriaList([Stopped()]),
         }
         worker = threading.Thread(target=self.model.generate, kwargs=kwargs, daemon=True)
         worker.start()
-        yield from (piece for piece in streamer if piece)
+        for piece in streamer:
+            if stop is not None and stop():
+                break
+            if piece:
+                yield piece
         worker.join()
+        if stop is not None and stop():
+            raise GenerationStopped
 
     def reply(self, messages: list[dict[str, str]]) -> str:
         return "".join(self.stream(messages)).strip()

@@ -12,6 +12,7 @@ thread at a time (the socket's), the transcription runs on the worker.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -24,7 +25,8 @@ from mockmentor.config import STRICT
 
 from .delivery import Word
 from .end_of_turn import judge
-from .transcription import SAMPLE_RATE, SpeechToText, Transcript
+from .pcm import SAMPLE_RATE, wav_bytes
+from .transcription import SpeechToText, Transcript
 from .voice_activity import WINDOW, VoiceActivity
 
 
@@ -118,6 +120,7 @@ class LiveAnswer:
         self.chunks: list[np.ndarray] = []
         self.segments: list[Segment] = []
         self.open_from: int | None = None  # start of the segment being spoken
+        self.transcribing_s = 0.0  # the worker's time so far: what listening costs
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-answer")
 
     # ---- audio in --------------------------------------------------------------------------
@@ -161,9 +164,11 @@ class LiveAnswer:
     def _transcribe(self, audio: np.ndarray, earlier: list[Future[Heard]]) -> Heard:
         # The worker runs segments in order, so every earlier one is done: it is the prompt.
         prompt = " ".join(f.result().transcript.text for f in earlier).strip()
+        started = time.perf_counter()
         part = self.speech.transcribe(
             audio, prompt=prompt[-600:] or None, window_s=self.config.window_floor_s
         )
+        self.transcribing_s += time.perf_counter() - started
         so_far = f"{prompt} {part.text}".strip()
         # A fragment shorter than min_segment_s is often misheard as a whole sentence ("differs
         # from" as "Difference."): the answer never ends by the short silence after one.
@@ -198,6 +203,13 @@ class LiveAnswer:
         return Status(speaking, round(silence, 2), heard, countdown, reason, ended, likely_over)
 
     @property
+    def untranscribed_s(self) -> float:
+        """Seconds of finished segments still waiting for the worker: stays near zero while the
+        transcription keeps up with the candidate."""
+        waiting = sum(s.end - s.start for s in self.segments if not s.heard.done())
+        return waiting / SAMPLE_RATE
+
+    @property
     def too_long(self) -> bool:
         return self.samples > self.max_samples
 
@@ -224,16 +236,7 @@ class LiveAnswer:
 
     def wav(self) -> bytes:
         """The answer as a 16-bit WAV (what keep_audio stores)."""
-        import io
-        import wave
-
-        buffer = io.BytesIO()
-        with wave.open(buffer, "wb") as out:
-            out.setnchannels(1)
-            out.setsampwidth(2)
-            out.setframerate(SAMPLE_RATE)
-            out.writeframes((np.clip(self._audio(), -1, 1) * 32767).astype("<i2").tobytes())
-        return buffer.getvalue()
+        return wav_bytes(self._audio())
 
     def close(self) -> None:
         self.worker.shutdown(wait=False, cancel_futures=True)

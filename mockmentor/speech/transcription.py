@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from .delivery import Word
+from .pcm import SAMPLE_RATE
 
-SAMPLE_RATE = 16_000
 # faster-whisper's default: when the greedy text looks repetitive or unsure, decode the audio
 # again at each rising temperature. On the project's clips the retries made the word error rate
 # no better and the tail far slower (a 10 s answer: 1.1 s greedy, 13.7 s with them), so they are
