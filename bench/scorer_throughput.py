@@ -13,7 +13,7 @@ runs), beside the fp32 matmul GFLOP/s of this machine (the figures move with it)
                      calibration, interval and the off-topic detector
 Each path's agreement with the human scores on the test answers comes with it. Writes JSON.
 
-    python bench/scorer_throughput.py [--model-dir models/scorer] [--repeats 3]
+    python bench/scorer_throughput.py [--model-dir models/scorer] [--repeats 5]
 """
 
 from __future__ import annotations
@@ -38,6 +38,9 @@ from mockmentor.scorer.scorer import AnswerScorer
 BATCH = 32
 PAIRS = 512
 GOAL_PAIRS_PER_S = 200
+# The scorer issue's bar, "keep >= 200 pairs/s (today 228)", as a share of the old scorer (the
+# bi-encoder alone) measured in the same run: the absolute figure moves with the machine.
+GOAL_SHARE_OF_BI_ENCODER = round(200 / 228, 3)
 
 
 def matmul_gflops(size: int = 1024, repeats: int = 20) -> float:
@@ -64,7 +67,7 @@ def timed(run: Callable[[], np.ndarray], repeats: int) -> tuple[float, np.ndarra
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model-dir", type=Path, default=Path("models/scorer"))
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--out", type=Path, default=Path("bench/results/scorer_throughput.json"))
     args = parser.parse_args()
     torch.manual_seed(0)
@@ -114,6 +117,7 @@ def main() -> None:
         figures = results[name]
         print(f"{name:28} {figures['pairs_per_s']:8.1f} pairs/s   r(human)={figures['pearson_vs_human']:.4f}")
     shipped = results["stacked (shipped)"]["pairs_per_s"]
+    share = round(shipped / results["bi-encoder alone (before)"]["pairs_per_s"], 3)
     report = {
         "machine": {"cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads()},
         "batch": BATCH,
@@ -121,8 +125,12 @@ def main() -> None:
         "repeats": args.repeats,
         "fp32_matmul_gflops": round(gflops, 1),
         "paths": results,
-        "stacked_over_bi_encoder": round(shipped / results["bi-encoder alone (before)"]["pairs_per_s"], 3),
+        "stacked_over_bi_encoder": share,
         "goal": {"pairs_per_s_at_least": GOAL_PAIRS_PER_S, "met": shipped >= GOAL_PAIRS_PER_S},
+        "goal_same_run": {
+            "share_of_bi_encoder_at_least": GOAL_SHARE_OF_BI_ENCODER,
+            "met": share >= GOAL_SHARE_OF_BI_ENCODER,
+        },
     }
     print(f"fp32 matmul: {gflops:.1f} GFLOP/s ({torch.get_num_threads()} threads)")
     args.out.parent.mkdir(parents=True, exist_ok=True)

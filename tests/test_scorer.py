@@ -19,11 +19,12 @@ from typer.testing import CliRunner
 
 from mockmentor.cli import app
 from mockmentor.model_assets import resolved_path
-from mockmentor.scorer.features import lexical
+from mockmentor.scorer.features import feature_frame, lexical
 from mockmentor.scorer.fitting import ScorerRecipe, fit_encoder
 from mockmentor.scorer.network import build, predict_raw
 from mockmentor.scorer.pairs import load_pairs
 from mockmentor.scorer.scorer import AnswerScorer
+from mockmentor.scorer.threads import one_thread
 from mockmentor.training import train_scorer
 
 pytestmark = pytest.mark.slow  # scorer training
@@ -86,6 +87,32 @@ def test_predictions_are_scores_with_intervals(scorer: AnswerScorer, pairs: pd.D
         assert 0 <= result.low <= result.score <= result.high <= 5
     assert len({result.score for result in results}) > 10
     assert pearsonr(rows["score"], [r.score for r in results])[0] > 0.3
+
+
+def test_the_trees_and_features_on_one_thread_score_the_same_and_give_torch_its_threads_back(
+    scorer: AnswerScorer, pairs: pd.DataFrame
+) -> None:
+    """threads.py runs numpy and scikit-learn on one thread between the encoder's calls: the scores
+    must be those of their default threads, and torch must have its threads again afterwards (an
+    encoder left on one thread would halve the service's scoring speed without failing anything)."""
+    import torch
+
+    rows = pairs[pairs["split"] == "test"].head(40)
+    threads = torch.get_num_threads()
+    served = scorer.score(rows[["question_id", "question", "reference", "answer"]].to_dict("records"))
+    assert torch.get_num_threads() == threads
+    with one_thread():
+        assert torch.get_num_threads() == 1  # the limit reaches torch's own pool too
+    assert torch.get_num_threads() == threads
+    frame = rows[["question_id", "question", "reference", "answer"]].reset_index(drop=True)
+    cosines, vectors = scorer.encoders.cosines(frame, "tuned")
+    default = feature_frame(frame, cosines, scorer.vectorizer, scorer.graded, vectors, scorer.questions)
+    with one_thread():
+        single = feature_frame(frame, cosines, scorer.vectorizer, scorer.graded, vectors, scorer.questions)
+    pd.testing.assert_frame_equal(single, default, check_exact=True)
+    by_default = scorer.stacker._predict(default)  # the trees with scikit-learn's own threads
+    pd.testing.assert_frame_equal(scorer.stacker.predict(single), by_default, check_exact=True)
+    assert [r.score for r in served] == pytest.approx(by_default["score"].tolist(), abs=5e-4)  # rounded
 
 
 def test_answers_that_say_nothing_score_low_and_are_flagged(

@@ -131,9 +131,11 @@ class AnswerScorer:
     def features(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The stacker's features for rows of (question_id, question, reference, answer)."""
         from .features import feature_frame
+        from .threads import one_thread
 
         cosines, vectors = self.encoders.cosines(frame, "tuned")
-        return feature_frame(frame, cosines, self.vectorizer, self.graded, vectors, self.questions)
+        with one_thread():  # threads.py: the same features, without spinning against torch
+            return feature_frame(frame, cosines, self.vectorizer, self.graded, vectors, self.questions)
 
     def score(self, requests: Sequence[ScoreRequest | dict[str, Any]]) -> list[ScoreResult]:
         """Scores for many answers; invalid input raises pydantic's ValidationError."""

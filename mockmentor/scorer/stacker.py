@@ -33,6 +33,7 @@ from mockmentor.config import STRICT
 
 from .calibration import Calibration, fit_calibration
 from .features import FEATURES, KNN_FEATURES
+from .threads import one_thread
 
 DETECTOR_FEATURES = [f for f in FEATURES if f not in KNN_FEATURES]
 # Plain words for the evidence a flagged answer carries.
@@ -91,6 +92,10 @@ class Stacker:
 
     def predict(self, features: pd.DataFrame) -> pd.DataFrame:
         """score, low, high, off_topic (bool) and off_topic_probability for each row."""
+        with one_thread():  # threads.py: the same scores, without spinning against torch
+            return self._predict(features)
+
+    def _predict(self, features: pd.DataFrame) -> pd.DataFrame:
         regime = regime_of(features)
         raw = np.zeros(len(features))
         for name, columns in (("seen", FEATURES), ("unseen", UNSEEN_FEATURES)):
