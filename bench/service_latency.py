@@ -362,19 +362,19 @@ def listening(results: list[dict]) -> dict:
     """Does the live path keep up while the candidate speaks? The service's CPU time per second of
     their audio, its transcription worker's time per second of audio (real-time factor: under 1
     keeps up), and how much finished speech still waited for the worker when the answer ended."""
-    factor = [r["server"]["listening_speech_to_text"] / r["server"]["listening_audio"] for r in results]
-    behind = [r["server"]["listening_behind_at_end"] for r in results]
-    cpu = [r["speaking_cpu_per_audio_s"] for r in results]
+
+    def spread(values: list[float], digits: int) -> dict:
+        return {"p50": round(float(np.median(values)), digits), "max": round(float(np.max(values)), digits)}
+
+    server = [r["server"] for r in results]
     return {
-        "service_cpu_seconds_per_audio_second": {
-            "p50": round(float(np.median(cpu)), 3), "max": round(float(np.max(cpu)), 3)
-        },
-        "transcription_real_time_factor": {
-            "p50": round(float(np.median(factor)), 3), "max": round(float(np.max(factor)), 3)
-        },
-        "behind_at_end_ms": {"p50": percentile(behind, 50), "max": round(float(np.max(behind)), 1)},
+        "service_cpu_seconds_per_audio_second": spread([r["speaking_cpu_per_audio_s"] for r in results], 3),
+        "transcription_real_time_factor": spread(
+            [t["listening_speech_to_text"] / t["listening_audio"] for t in server], 3
+        ),
+        "behind_at_end_ms": spread([t["listening_behind_at_end"] for t in server], 1),
         "cores": os.cpu_count(),
-    }  # fmt: skip
+    }
 
 
 def with_another_session(

@@ -32,6 +32,10 @@ logger = logging.getLogger("mockmentor.interviewer")
 Stop = Callable[[], bool]  # asked before each token: is the reply still wanted?
 
 
+def _always_wanted() -> bool:
+    return False
+
+
 class GenerationStopped(Exception):
     """The caller's `stop` said the reply is no longer wanted (a reply started early, in the
     candidate's silence, when they speak again): decoding ended at the next token."""
@@ -179,12 +183,13 @@ class Interviewer:
         """The reply's text, piece by piece as it is decoded. `stop`, when given, is asked before
         every token; once it says True decoding ends and GenerationStopped is raised, so a reply
         nobody waits for frees the model (and its lock) within a token."""
+        stop = stop or _always_wanted
         if self.backend == "llama.cpp":
             yield from self._stream_llama(prompt_ids(self.tokenizer, messages), stop)
         else:
             yield from self._stream_transformers(prompt_ids(self.tokenizer, messages), stop)
 
-    def _stream_llama(self, prompt: list[int], stop: Stop | None) -> Iterator[str]:
+    def _stream_llama(self, prompt: list[int], stop: Stop) -> Iterator[str]:
         with self._lock:
             if not self.reuse_prefix:
                 self.model.reset()
@@ -195,7 +200,7 @@ class Interviewer:
             ):
                 if token == self.end_id or token == self.model.token_eos() or n >= self.max_new_tokens:
                     break
-                if stop is not None and stop():
+                if stop():
                     raise GenerationStopped
                 pieces.append(token)
                 # Decode the whole reply so far: a token may end in the middle of a UTF-8 character.
@@ -215,13 +220,13 @@ class Interviewer:
             ):
                 break  # the prompt is in the KV cache once the first token is sampled
 
-    def _stream_transformers(self, prompt: list[int], stop: Stop | None) -> Iterator[str]:
+    def _stream_transformers(self, prompt: list[int], stop: Stop) -> Iterator[str]:
         import torch
         from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
         class Stopped(StoppingCriteria):
             def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs: Any) -> torch.Tensor:
-                return torch.full((input_ids.shape[0],), bool(stop and stop()), dtype=torch.bool)
+                return torch.full((input_ids.shape[0],), stop(), dtype=torch.bool)
 
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
         inputs = torch.tensor([prompt])
@@ -238,12 +243,12 @@ class Interviewer:
         worker = threading.Thread(target=self.model.generate, kwargs=kwargs, daemon=True)
         worker.start()
         for piece in streamer:
-            if stop is not None and stop():
+            if stop():
                 break
             if piece:
                 yield piece
         worker.join()
-        if stop is not None and stop():
+        if stop():
             raise GenerationStopped
 
     def reply(self, messages: list[dict[str, str]]) -> str:
