@@ -14,9 +14,12 @@ on unseen questions).
 
 The off-topic detector is a second set of boosted trees on the features without kNN, trained
 on the robustness set (label 1) against real student answers (label 0, wrong ones included: a
-wrong attempt is still an attempt). Its threshold is the lowest whose out-of-fold false alarms
-on real answers graded 2 or more stay within the recipe's budget. A flagged answer is not
-scored as an answer: it gets 0, with the reasons as evidence.
+wrong attempt is still an attempt). A flagged answer is not scored as an answer: it gets 0, with
+the reasons as evidence, so a false alarm costs a real answer its whole grade. The detector
+therefore weighs each real answer by 1 + grade_weight x its human grade: a good answer wrongly
+flagged costs the most, and the trees learn to keep away from the terse right answers ("pop and
+push", "Static and dynamic.") that look like a keyword list. Its threshold is the lowest whose
+out-of-fold false alarms on real answers graded 2 or more stay within the recipe's budget.
 """
 
 from __future__ import annotations
@@ -66,11 +69,17 @@ class StackRecipe:
         default=0.005,
         metadata={"help": "off-topic flags allowed on real answers graded 2 or more (out of fold)"},
     )
+    detector_grade_weight: float = field(
+        default=1.0,
+        metadata={"help": "a real answer's weight in the detector's fit is 1 + this x its grade"},
+    )
     seed: int = field(default=0, metadata={"help": "seed of the trees"})
 
     def __post_init__(self) -> None:
         if self.folds < 2 or not 0 < self.false_alarms < 0.5:
             raise ValueError("folds must be at least 2 and false_alarms within (0, 0.5)")
+        if self.detector_grade_weight < 0:
+            raise ValueError("detector_grade_weight must not be negative")
         if not 0 <= self.non_answer_weight <= 1:
             raise ValueError("non_answer_weight must be within [0, 1]")
 
@@ -176,12 +185,13 @@ def fit_stacker(
 
     detect = kind != "augment"
     x, label = features.loc[detect, DETECTOR_FEATURES], (kind[detect] != "answer").astype(int)
+    cost = np.where(label == 1, 1.0, 1.0 + recipe.detector_grade_weight * human[detect])
     probability = np.empty(len(x))
     for train, held in splitter.split(x, label, question[detect]):
-        fitted = _detector(recipe).fit(x.iloc[train], label[train])
+        fitted = _detector(recipe).fit(x.iloc[train], label[train], sample_weight=cost[train])
         probability[held] = fitted.predict_proba(x.iloc[held])[:, 1]
     threshold = detector_threshold(probability, label, human[detect], recipe.false_alarms)
-    detector = _detector(recipe).fit(x, label)
+    detector = _detector(recipe).fit(x, label, sample_weight=cost)
     flagged = probability >= threshold
     diagnostics = {
         "detector_threshold": round(threshold, 4),
