@@ -38,6 +38,7 @@ from pydantic.dataclasses import dataclass
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from mockmentor.config import STRICT, load_section
+from mockmentor.content_terms import terms
 
 KINDS = ("non_answer", "question_restated", "other_answer", "keyword_list", "filler", "unrelated")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]+")
@@ -87,15 +88,6 @@ def keywords(reference: str, min_letters: int) -> list[str]:
             seen.add(key)
             words.append(word)
     return words
-
-
-def terms(text: str) -> set[str]:
-    """The text's content words, crudely singular ("pointers" and "pointer" are one term)."""
-    return {
-        word.lower().rstrip("s")
-        for word in _WORD.findall(text)
-        if word.lower() not in ENGLISH_STOP_WORDS and len(word) > 2
-    }
 
 
 def lowered(question: str) -> str:

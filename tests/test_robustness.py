@@ -10,7 +10,8 @@ import pytest
 import yaml
 from conftest import REPO
 
-from mockmentor.data.build_robustness import KINDS, keywords, main, terms
+from mockmentor.content_terms import terms
+from mockmentor.data.build_robustness import KINDS, keywords, main
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,11 @@
                        question fits that one better
   other_question_gap   cosine to the closest other question less cosine to its own
   other_reference_gap  cosine to the closest other question's reference answer less
-                       frozen_cosine: an answer to another known question is that one's answer
+                       frozen_cosine: an answer to another known question is that one's answer.
+                       Only references that share no content term with this question or its
+                       reference count (content_terms.py, the rule `build_robustness` draws
+                       other questions' answers by): "pop and push" is 8.2's reference and a
+                       fair answer to 8.7, about the same stack
   non_answer_similarity  the pretrained cosine to the closest of a few ways of saying "I have
                        no answer" (NON_ANSWER_ANCHORS): a hedge is near them in any wording,
                        a short real answer ("Refining and coding") is not
@@ -51,6 +55,7 @@ import numpy as np
 import pandas as pd
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
+from mockmentor.content_terms import terms
 from mockmentor.word_order import in_order
 
 FEATURES = [
@@ -161,10 +166,23 @@ class QuestionSpace:
     vectors: np.ndarray
     references: np.ndarray  # each question's reference answer (its first window)
     non_answers: np.ndarray
+    reference_texts: list[str]  # each question's reference answer, as written
+
+    def __post_init__(self) -> None:
+        # Which known references use each content term: the ones an answer's own question shares.
+        self._using: dict[str, list[int]] = {}
+        for index, text in enumerate(self.reference_texts):
+            for term in terms(text):
+                self._using.setdefault(term, []).append(index)
+
+    def sharing(self, question: str, reference: str) -> list[int]:
+        """The known references that share a content term with this question or its reference."""
+        return sorted({i for term in terms(question) | terms(reference) for i in self._using.get(term, [])})
 
     def fit(
         self,
         questions: Sequence[str],
+        references: Sequence[str],
         question_vectors: np.ndarray,
         answer_vectors: np.ndarray,
         reference_similarity: np.ndarray,
@@ -180,6 +198,8 @@ class QuestionSpace:
         known = mine >= 0  # the own question and its reference are not "another" one
         similarity[known, mine[known]] = -1.0
         other_references[known, mine[known]] = -1.0
+        for row, (question, reference) in enumerate(zip(questions, references, strict=True)):
+            other_references[row, self.sharing(question, reference)] = -1.0  # not another's answer
         rank = (similarity > own[:, None] + 1e-9).mean(axis=1)
         hedge = (answer_vectors @ self.non_answers.T).max(axis=1)
         return np.column_stack(
@@ -263,7 +283,11 @@ def feature_frame(
     )
     frame = frame.join(words)
     frame[FIT_FEATURES] = questions.fit(
-        list(rows["question"]), question_vectors, answer_vectors, frame["frozen_cosine"].to_numpy()
+        list(rows["question"]),
+        list(rows["reference"]),
+        question_vectors,
+        answer_vectors,
+        frame["frozen_cosine"].to_numpy(),
     )
     knn = [
         graded.features(q, a, v) if graded is not None else (np.nan, np.nan, np.nan)

@@ -11,8 +11,8 @@ scorer folder written by `train_scorer` (or the registry's champion):
   trees_unseen.skops ... and without, for questions without graded answers
   detector.skops     the off-topic detector
   graded.parquet     the human-graded answers the kNN features compare with (+ graded.npy)
-  questions.parquet  every known question, for where an answer fits (+ questions.npy, and
-                     references.npy: their reference answers)
+  questions.parquet  every known question and its reference answer, for where an answer fits
+                     (+ questions.npy, and references.npy: the references' vectors)
   non_answers.npy    the non-answer anchors' vectors (features.NON_ANSWER_ANCHORS)
 
 An answer to a question with graded answers on file (pass `question_id`) is scored with the kNN
@@ -113,12 +113,15 @@ class AnswerScorer:
 
         graded = pd.read_parquet(folder / "graded.parquet")
         self.graded = GradedAnswers.build(graded, np.load(folder / "graded.npy"))
-        questions = pd.read_parquet(folder / "questions.parquet")["question"].tolist()
+        questions = pd.read_parquet(folder / "questions.parquet")
+        # A scorer saved before the references were kept was fitted comparing with every one.
+        references = questions["reference"] if "reference" in questions else [""] * len(questions)
         self.questions = QuestionSpace(
-            questions,
+            questions["question"].tolist(),
             np.load(folder / "questions.npy"),
             np.load(folder / "references.npy"),
             np.load(folder / "non_answers.npy"),
+            list(references),
         )
 
     @classmethod

@@ -63,7 +63,8 @@ class FittedScorer:
         )
         self.graded.to_parquet(folder / "graded.parquet", index=False)
         np.save(folder / "graded.npy", self.graded_vectors.astype(np.float32))
-        pd.DataFrame({"question": self.questions.texts}).to_parquet(folder / "questions.parquet", index=False)
+        known = {"question": self.questions.texts, "reference": self.questions.reference_texts}
+        pd.DataFrame(known).to_parquet(folder / "questions.parquet", index=False)
         np.save(folder / "questions.npy", self.questions.vectors.astype(np.float32))
         np.save(folder / "references.npy", self.questions.references.astype(np.float32))
         np.save(folder / "non_answers.npy", self.questions.non_answers.astype(np.float32))
@@ -105,7 +106,8 @@ def question_space(encoders: Encoders, known: pd.DataFrame) -> QuestionSpace:
     reference, and the non-answer anchors, for the question-fit features."""
     texts = known["question"].tolist()
     references = encoders.vectors([encoders.windows(r)[0] for r in known["reference"]])
-    return QuestionSpace(texts, encoders.vectors(texts), references, encoders.vectors(NON_ANSWER_ANCHORS))
+    anchors = encoders.vectors(NON_ANSWER_ANCHORS)
+    return QuestionSpace(texts, encoders.vectors(texts), references, anchors, list(known["reference"]))
 
 
 def fit_stacked_scorer(
