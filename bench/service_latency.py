@@ -22,6 +22,7 @@ keeps up in real time on the machine's cores with one other session active.
 
     python bench/service_latency.py [--turns 24] [--concurrency 4 16] [--speech-models whisper-base ...]
                                     [--interviewers base:interviewer-base ...] [--settings KEY=VALUE ...]
+                                    [--live-settings live_answer.KEY=VALUE ...]
 
 Every speech model is measured (latency and word error rate on the same clips); the whole-turn
 baseline and the concurrency runs use the first one (the default in configs/serving.yaml). The
@@ -29,6 +30,8 @@ same clips then go through each of `--interviewers` (default: the untuned packag
 size as the served model), so the cost of the served turns is measured in the same run, and
 then through the configured interviewer under each of `--settings` (default:
 first_clause_words=0, the reply's first sentence spoken whole, the baseline of the first clause).
+The live button path is timed again under each of `--live-settings` (default: drafts of the
+segment being spoken every 2 s, `live_answer.draft_every_s=2`, which the configuration leaves off).
 
 Writes bench/results/service_latency.json.
 """
@@ -36,6 +39,7 @@ Writes bench/results/service_latency.json.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import json
 import os
@@ -43,6 +47,7 @@ import platform
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -441,6 +446,7 @@ def live_paths(
             "live_button": word_error_rate(button, said),
             "live_hands_free": word_error_rate(hands_free, said),
         },
+        "live_button": live_button(button, spoken),
         "live_stage_p50_ms": {
             stage: percentile([r["server"][stage] for r in button if stage in r["server"]], 50)
             for stage in ["last_segment", "score", "interviewer_first_sentence", "tts_first_sentence"]
@@ -460,6 +466,19 @@ def live_paths(
     }
 
 
+def live_button(button: list[dict], spoken: SpokenAnswers) -> dict:
+    """The live button path's figures: last voiced frame -> first audio, word error rate, and
+    the time the answer's last segment took after "done"."""
+    return {
+        "end_of_answer_to_first_audio": from_voice(button),
+        "word_error_rate": word_error_rate(button, spoken.said | transcripts()),
+        "last_segment_ms": from_voice(
+            [r["server"] for r in button if "last_segment" in r["server"]], "last_segment"
+        ),
+        "turns": len(button),
+    }
+
+
 def word_error_rate(results: list[dict], said: dict[str, str]) -> float:
     """Corpus WER of the transcripts against what each clip says (harness.plain)."""
     return round(
@@ -474,11 +493,15 @@ def serving_config(
     config["serve"]["speech_model"] = speech_model
     if interviewer:
         config["serve"]["interviewer"] = interviewer
-    if setting:  # KEY=VALUE in the serve section, the value read as YAML
+    if setting:  # KEY=VALUE in the serve section (SECTION.KEY in one of its sections), read as YAML
         key, _, value = setting.partition("=")
-        if key not in config["serve"]:
-            raise SystemExit(f"--settings {setting}: the serve section has no field {key!r}")
-        config["serve"][key] = yaml.safe_load(value)
+        *sections, field = key.split(".")
+        section = config["serve"]
+        for name in sections:
+            section = section.get(name) if isinstance(section.get(name), dict) else {}
+        if field not in section:
+            raise SystemExit(f"{setting}: the serve section has no field {key!r}")
+        section[field] = yaml.safe_load(value)
     path = folder / f"serving-{speech_model}-{len(list(folder.glob('serving-*')))}.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
@@ -512,6 +535,22 @@ def summary(results: list[dict]) -> dict:
     return out
 
 
+@contextlib.contextmanager
+def warm_service(config: Path, work: Path, clip: tuple[str, bytes]) -> Iterator[tuple[Client, int]]:
+    """A service on `config` with its own database, warmed by one turn; yields a client and its pid."""
+    port = free_port()
+    with (work / f"{config.stem}.log").open("wb") as sink:
+        process = start_service(
+            port, config=config, database_url=f"sqlite:///{work}/{config.stem}.db", log=sink
+        )
+    try:
+        client = Client(f"http://127.0.0.1:{port}")
+        client.streamed_turn(client.start(), clip)  # warm-up: first calls allocate
+        yield client, process.pid
+    finally:
+        stop_service(process)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -528,6 +567,10 @@ def main() -> None:
     parser.add_argument(
         "--settings", nargs="*", default=["first_clause_words=0"],
         help="serve settings (KEY=VALUE) to time with the configured interviewer, each in its own run",
+    )  # fmt: skip
+    parser.add_argument(
+        "--live-settings", nargs="*", default=["live_answer.draft_every_s=2"],
+        help="serve settings (KEY=VALUE) to time on the live button path, each in its own run",
     )  # fmt: skip
     parser.add_argument("--output", type=Path, default=REPO / "bench/results/service_latency.json")
     args = parser.parse_args()
@@ -575,19 +618,19 @@ def main() -> None:
         by_interviewer = {"configured": by_model[args.speech_models[0]]["streamed"]}
         others = [(i, None) for i in args.interviewers] + [(None, s) for s in args.settings]
         for interviewer, setting in others:
-            port = free_port()
             config = serving_config(args.config, args.speech_models[0], Path(work), interviewer, setting)
-            with (Path(work) / "interviewer.log").open("wb") as sink:
-                process = start_service(
-                    port, config=config, database_url=f"sqlite:///{work}/{config.stem}.db", log=sink
-                )
-            try:
-                client = Client(f"http://127.0.0.1:{port}")
-                client.streamed_turn(client.start(), recorded[0])
+            with warm_service(config, Path(work), recorded[0]) as (client, _):
                 label = interviewer or f"configured, {setting}"
                 by_interviewer[label] = summary(sequential(client, recorded, spoken, args.turns, label))
-            finally:
-                stop_service(process)
+        # The live button path under other live settings (default: drafts every 2 s, off in the
+        # configuration), on the same clips, each in its own service.
+        by_live_setting = {}
+        for setting in args.live_settings:
+            config = serving_config(args.config, args.speech_models[0], Path(work), setting=setting)
+            with warm_service(config, Path(work), recorded[0]) as (client, pid):
+                label = f"live (button), {setting}"
+                button = sequential(client, recorded, spoken, args.turns, label, "live", pid)
+                by_live_setting[setting] = live_button(button, spoken)
     report = {
         "machine": {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine()},
         "config": str(args.config),
@@ -597,6 +640,7 @@ def main() -> None:
         },
         "speech_models": by_model,
         "interviewers": by_interviewer,
+        "live_button_under_settings": by_live_setting,
         "goal_first_audio_p50_ms": 1000,
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)

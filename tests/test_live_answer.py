@@ -5,6 +5,7 @@ ends by itself, a cut, the length limit, malformed input, and the cap on sockets
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import time
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ import jiwer
 import numpy as np
 import pytest
 from conftest import MAX_AUDIO_SECONDS, MAX_LIVE_ANSWERS, Service
-from harness import decoded, transcripts, with_thinking_pause
+from harness import decoded, plain, transcripts, with_thinking_pause
 
 from mockmentor.speech.end_of_turn import EndOfTurnRule, SentenceEnd, judge
 from mockmentor.speech.live_answer import LiveAnswer, LiveAnswerConfig
@@ -114,6 +115,44 @@ def test_a_thinking_pause_does_not_end_the_answer_and_the_silence_after_it_does(
     assert len(live.segments) >= 2  # the part before the pause was transcribed during it
     assert jiwer.wer(transcripts()[CLIP].lower(), transcript.text.lower()) < 0.15, transcript.text
     assert transcript.words[-1].end > pause_at + 2.5  # word times count from the answer's start
+
+
+def heard_live(name: str, draft_every_s: float) -> LiveAnswer:
+    """The clip fed frame by frame on a machine that keeps up (each draft and segment is done
+    before the next frame), then finished; the caller closes it."""
+    live = LiveAnswer(speech(), LiveAnswerConfig(draft_every_s=draft_every_s), 60, can_end=lambda t: True)
+    for frame in frames(clip(name)):
+        live.feed(frame)
+        if live.draft is not None:
+            live.draft.transcript.result()
+        for segment in live.segments:
+            segment.heard.result()
+    live.finish()
+    return live
+
+
+@pytest.mark.slow
+def test_drafts_leave_only_a_short_tail_to_transcribe_when_the_answer_ends() -> None:
+    """LJ001-0003 is 9.7 s of speech without a 0.3 s pause: one segment, all of it transcribed
+    after "done". Drafts keep what two of them agree on while it is spoken, and cut there."""
+    name = "LJ001-0003.wav"
+    said = plain(transcripts()[name])
+    whole, drafted = heard_live(name, 0.0), heard_live(name, 1.0)
+    try:
+        assert len(whole.segments) == 1
+        tail = drafted.segments[-1]
+        assert any(s.cut_in_speech for s in drafted.segments[:-1])
+        assert tail.end - tail.start < 0.6 * len(clip(name)), "the tail is most of the answer"
+        # a piece that goes on from a cut ends the sentence begun before it: the answer may end
+        assert tail.heard.result().can_end
+        text = drafted.snapshot().text
+        assert jiwer.wer(said, plain(text)) <= jiwer.wer(said, plain(whole.snapshot().text)) + 0.05, text
+        times = [(w.start, w.end) for w in drafted.snapshot().words]
+        assert all(a[0] <= b[0] for a, b in itertools.pairwise(times)), "word times run backwards"
+        assert times[-1][1] <= len(clip(name)) / SAMPLE_RATE + 0.1
+    finally:
+        whole.close()
+        drafted.close()
 
 
 @pytest.mark.slow

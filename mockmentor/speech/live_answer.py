@@ -3,8 +3,15 @@
 Audio arrives in frames. Voice activity (voice_activity.py) splits it at each pause; every
 finished segment is transcribed at once on the answer's own worker thread, with everything said
 before it as Whisper's prompt, while the candidate keeps talking. When the answer ends (Done
-pressed, or the hands-free end of turn in end_of_turn.py) only the last segment is left, and it
-is short, so its encoder window is short too (`window_floor_s`, see transcription.py).
+pressed, or the hands-free end of turn in end_of_turn.py) only the last segment is left, and its
+encoder window is short too (`window_floor_s`, see transcription.py).
+
+Fluent speech has few pauses, so that last segment is often most of the answer, and Whisper's
+time grows with the words it decodes. So while a segment is being spoken it is transcribed as a
+draft every `draft_every_s`, and the words that two drafts in a row agree on, ending at least
+DRAFT_MARGIN_S before the draft's end, are kept: the segment is cut between the last kept word
+and the next, and only the rest is left open (the stable-prefix policy of whisper_streaming,
+"LocalAgreement-2"). When the answer ends, what is left is the tail since the last cut.
 
 One LiveAnswer belongs to one connection; `feed`, `status` and `finish` are called from one
 thread at a time (the socket's), the transcription runs on the worker.
@@ -12,6 +19,7 @@ thread at a time (the socket's), the transcription runs on the worker.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -28,6 +36,10 @@ from .end_of_turn import judge
 from .pcm import SAMPLE_RATE, wav_bytes
 from .transcription import SpeechToText, Transcript
 from .voice_activity import WINDOW, VoiceActivity
+
+# A draft's last words change as more audio arrives (a word cut off at the draft's end, a
+# sentence Whisper would end differently): only words ending this long before its end are kept.
+DRAFT_MARGIN_S = 1.0
 
 
 @config_dataclass(config=STRICT)
@@ -52,6 +64,13 @@ class LiveAnswerConfig:
     max_segment_s: float = field(
         default=25.0, metadata={"help": "a segment this long is cut even without a pause"}
     )
+    draft_every_s: float = field(
+        default=0.0,
+        metadata={
+            "help": "transcribe the segment being spoken this often and keep the words two drafts "
+            "agree on, so the answer's end leaves only a short tail (0: off; see the README)"
+        },
+    )
     vad_threshold: float = field(
         default=0.5, metadata={"help": "Silero speech probability that starts speech"}
     )
@@ -72,6 +91,8 @@ class LiveAnswerConfig:
             raise ValueError("need 0.1 <= segment_pause_s < end_silence_s <= hold_silence_s")
         if not 1.0 <= self.window_floor_s <= 30.0 or not 5.0 <= self.max_segment_s <= 28.0:
             raise ValueError("window_floor_s must be within [1, 30] and max_segment_s within [5, 28]")
+        if self.draft_every_s and not 0.5 <= self.draft_every_s <= self.max_segment_s:
+            raise ValueError("draft_every_s must be 0 (off) or within [0.5, max_segment_s]")
         if not 0 < self.vad_threshold < 1 or self.max_frame_ms < 20:
             raise ValueError("vad_threshold must be within (0, 1) and max_frame_ms at least 20")
 
@@ -87,6 +108,16 @@ class Segment:
     start: int  # sample offsets in the answer
     end: int
     heard: Future[Heard]
+    cut_in_speech: bool = False  # ends where two drafts agreed, not at a pause
+
+
+@dataclass
+class Draft:
+    """The segment being spoken, transcribed from `start` up to `end` while it goes on."""
+
+    start: int
+    end: int
+    transcript: Future[Transcript]
 
 
 @dataclass
@@ -120,6 +151,9 @@ class LiveAnswer:
         self.chunks: list[np.ndarray] = []
         self.segments: list[Segment] = []
         self.open_from: int | None = None  # start of the segment being spoken
+        self.draft: Draft | None = None  # of the segment being spoken, on the worker or done
+        self.guess: list[Word] = []  # the last draft's words not kept yet (times in the answer)
+        self.drafted_to = 0  # where the last draft ended
         self.transcribing_s = 0.0  # the worker's time so far: what listening costs
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-answer")
 
@@ -145,8 +179,77 @@ class LiveAnswer:
             too_long = ends_at - self.open_from >= self.config.max_segment_s * SAMPLE_RATE
             if (not voiced and silent_for >= pause) or too_long:
                 self._close(ends_at, continuing=voiced)
+        if self.config.draft_every_s and self.open_from is not None:
+            self._next_draft()
 
+    # ---- drafts of the segment being spoken ---------------------------------------------------
+    def _next_draft(self) -> None:
+        """Keep what the finished draft agrees on with the one before; start the next draft once
+        `draft_every_s` more has been said (one at a time, so the worker never falls behind)."""
+        if self.draft is not None:
+            if not self.draft.transcript.done():
+                return
+            draft, self.draft = self.draft, None
+            if draft.start == self.open_from and draft.transcript.exception() is None:
+                self._keep_agreed(draft)
+        start = self.open_from or 0
+        idle = all(s.heard.done() for s in self.segments)
+        if idle and self.samples - max(self.drafted_to, start) >= self.config.draft_every_s * SAMPLE_RATE:
+            end = self.drafted_to = self.samples
+            audio = self._audio()[start:end]
+            earlier = [s.heard for s in self.segments]
+            self.draft = Draft(start, end, self.worker.submit(self._transcribe_draft, audio, earlier))
+
+    def _transcribe_draft(self, audio: np.ndarray, earlier: list[Future[Heard]]) -> Transcript:
+        return self._after(audio, earlier)[1]
+
+    def _keep_agreed(self, draft: Draft) -> None:
+        """Cut the open segment after the words this draft and the last agree on (see the top)."""
+        transcript = draft.transcript.result()
+        offset = draft.start / SAMPLE_RATE
+        words = [Word(w.text, w.start + offset, w.end + offset) for w in transcript.words]
+        agreed = 0
+        while agreed < min(len(words), len(self.guess)) and _same(words[agreed], self.guess[agreed]):
+            agreed += 1
+        latest = draft.end / SAMPLE_RATE - DRAFT_MARGIN_S
+        kept = 0
+        while kept < agreed and words[kept].end <= latest:
+            kept += 1
+        self.guess = words
+        if not kept:
+            return
+        after = words[kept].start if kept < len(words) else words[kept - 1].end
+        cut = self._quietest(words[kept - 1].end - 0.1, min(max(after, words[kept - 1].end) + 0.1, latest))
+        if cut - draft.start < self.min_segment:
+            return  # a short piece would be heard again with what follows (see _close)
+        start = draft.start / SAMPLE_RATE
+        part = Transcript(
+            " ".join(w.text for w in words[:kept]),
+            [Word(w.text, w.start - start, w.end - start) for w in words[:kept]],
+            transcript.language_probability,
+        )
+        heard: Future[Heard] = Future()
+        heard.set_result(Heard(part, can_end=False))  # cut mid-speech: the candidate goes on
+        self.segments.append(Segment(draft.start, cut, heard, cut_in_speech=True))
+        self.open_from, self.guess = cut, words[kept:]
+
+    def _quietest(self, from_s: float, to_s: float) -> int:
+        """The sample between `from_s` and `to_s` where the audio is quietest (20 ms frames, 10 ms
+        apart): Whisper's word times are only roughly right, and a cut inside a word leaves half
+        of it to each side ("concerned" heard as "concern." and "turned.")."""
+        audio = self._audio()
+        lo, hi = int(from_s * SAMPLE_RATE), int(to_s * SAMPLE_RATE)
+        hop, width = SAMPLE_RATE // 100, SAMPLE_RATE // 50
+        starts = range(max(lo, 0), max(min(hi, len(audio)) - width, lo) + 1, hop)
+        energy = [float(np.square(audio[i : i + width]).mean()) for i in starts]
+        return (starts[int(np.argmin(energy))] + width // 2) if energy else lo
+
+    # ---- segments ------------------------------------------------------------------------------
     def _close(self, end: int, continuing: bool = False) -> None:
+        if self.draft is not None:
+            self.draft.transcript.cancel()  # not started yet: the segment's own transcription replaces it
+            self.draft = None
+        self.guess = []
         start, self.open_from = self.open_from or 0, end if continuing else None
         if self.segments and self.segments[-1].end - self.segments[-1].start < self.min_segment:
             # A fragment ("differs from") heard alone invites Whisper to finish the sentence
@@ -154,25 +257,33 @@ class LiveAnswer:
             start = self.segments.pop().start
         audio = self._audio()[start:end]
         earlier = [s.heard for s in self.segments]
-        self.segments.append(Segment(start, end, self.worker.submit(self._transcribe, audio, earlier)))
+        # A short piece that goes on from a draft's cut is no fragment: it ends a sentence begun
+        # before the cut, which Whisper has as its prompt.
+        after_cut = bool(self.segments) and self.segments[-1].cut_in_speech and self.segments[-1].end == start
+        whole = end - start >= self.min_segment or after_cut
+        self.segments.append(Segment(start, end, self.worker.submit(self._transcribe, audio, earlier, whole)))
 
     def _audio(self) -> np.ndarray:
         if len(self.chunks) > 1:
             self.chunks = [np.concatenate(self.chunks)]
         return self.chunks[0] if self.chunks else np.zeros(0, np.float32)
 
-    def _transcribe(self, audio: np.ndarray, earlier: list[Future[Heard]]) -> Heard:
-        # The worker runs segments in order, so every earlier one is done: it is the prompt.
+    def _after(self, audio: np.ndarray, earlier: list[Future[Heard]]) -> tuple[str, Transcript]:
+        """`audio` transcribed with everything said before it as the prompt (the worker runs in
+        order, so every earlier segment is done); returns the prompt and the transcript."""
         prompt = " ".join(f.result().transcript.text for f in earlier).strip()
         started = time.perf_counter()
         part = self.speech.transcribe(
             audio, prompt=prompt[-600:] or None, window_s=self.config.window_floor_s
         )
         self.transcribing_s += time.perf_counter() - started
+        return prompt, part
+
+    def _transcribe(self, audio: np.ndarray, earlier: list[Future[Heard]], whole: bool) -> Heard:
+        prompt, part = self._after(audio, earlier)
         so_far = f"{prompt} {part.text}".strip()
         # A fragment shorter than min_segment_s is often misheard as a whole sentence ("differs
         # from" as "Difference."): the answer never ends by the short silence after one.
-        whole = len(audio) >= self.min_segment
         return Heard(part, bool(so_far) and whole and self.can_end(so_far))
 
     # ---- while answering -----------------------------------------------------------------------
@@ -240,3 +351,8 @@ class LiveAnswer:
 
     def close(self) -> None:
         self.worker.shutdown(wait=False, cancel_futures=True)
+
+
+def _same(a: Word, b: Word) -> bool:
+    """The same word in two drafts (case and punctuation aside)."""
+    return re.sub(r"[^\w']", "", a.text.lower()) == re.sub(r"[^\w']", "", b.text.lower())
