@@ -467,11 +467,16 @@ def live_paths(
 
 
 def live_button(button: list[dict], spoken: SpokenAnswers) -> dict:
-    """The live button path's figures: last voiced frame -> first audio, word error rate, and
-    the time the answer's last segment took after "done"."""
+    """The live button path's figures: last voiced frame -> first audio, word error rate (with
+    the three turns heard worst, to trace it), and the time the answer's last segment took
+    after "done"."""
+    said = spoken.said | transcripts()
+    heard = [(r["clip"], plain(said[r["clip"]]), plain(r["transcript"])) for r in button]
+    worst = sorted(heard, key=lambda h: -jiwer.wer(h[1], h[2] or "-"))[:3]
     return {
         "end_of_answer_to_first_audio": from_voice(button),
-        "word_error_rate": word_error_rate(button, spoken.said | transcripts()),
+        "word_error_rate": word_error_rate(button, said),
+        "worst_turns": [{"clip": c, "said": s, "heard": h} for c, s, h in worst],
         "last_segment_ms": from_voice(
             [r["server"] for r in button if "last_segment" in r["server"]], "last_segment"
         ),
