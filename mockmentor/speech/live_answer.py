@@ -189,8 +189,9 @@ class LiveAnswer:
         if self.draft is not None:
             if not self.draft.transcript.done():
                 return
+            # Still this segment's: closing a segment drops its draft (_close).
             draft, self.draft = self.draft, None
-            if draft.start == self.open_from and draft.transcript.exception() is None:
+            if draft.transcript.exception() is None:
                 self._keep_agreed(draft)
         start = self.open_from or 0
         idle = all(s.heard.done() for s in self.segments)
