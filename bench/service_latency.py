@@ -30,8 +30,8 @@ same clips then go through each of `--interviewers` (default: the untuned packag
 size as the served model), so the cost of the served turns is measured in the same run, and
 then through the configured interviewer under each of `--settings` (default:
 first_clause_words=0, the reply's first sentence spoken whole, the baseline of the first clause).
-The live button path is timed again under each of `--live-settings` (default: drafts of the
-segment being spoken every 2 s, `live_answer.draft_every_s=2`, which the configuration leaves off).
+The live button path is timed again under each of `--live-settings` (default: without the drafts
+of the segment being spoken, `live_answer.draft_every_s=0`, which the configuration runs every 2 s).
 
 Writes bench/results/service_latency.json.
 """
@@ -574,7 +574,7 @@ def main() -> None:
         help="serve settings (KEY=VALUE) to time with the configured interviewer, each in its own run",
     )  # fmt: skip
     parser.add_argument(
-        "--live-settings", nargs="*", default=["live_answer.draft_every_s=2"],
+        "--live-settings", nargs="*", default=["live_answer.draft_every_s=0"],
         help="serve settings (KEY=VALUE) to time on the live button path, each in its own run",
     )  # fmt: skip
     parser.add_argument("--output", type=Path, default=REPO / "bench/results/service_latency.json")
@@ -627,8 +627,8 @@ def main() -> None:
             with warm_service(config, Path(work), recorded[0]) as (client, _):
                 label = interviewer or f"configured, {setting}"
                 by_interviewer[label] = summary(sequential(client, recorded, spoken, args.turns, label))
-        # The live button path under other live settings (default: drafts every 2 s, off in the
-        # configuration), on the same clips, each in its own service.
+        # The live button path under other live settings (default: without drafts, which the
+        # configuration runs), on the same clips, each in its own service.
         by_live_setting = {}
         for setting in args.live_settings:
             config = serving_config(args.config, args.speech_models[0], Path(work), setting=setting)

@@ -91,6 +91,7 @@ class AnswerSocket:
             self.live_config,
             self.config.max_audio_seconds,
             can_end=lambda text: models.sentence_end.log_probability(question, text) >= threshold,
+            listening=self.engine.listening,
         )
         self.early: Early | None = None
         try:

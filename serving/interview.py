@@ -47,6 +47,7 @@ from mockmentor.interviewer.turn import (
     topic_label,
 )
 from mockmentor.speech.delivery import delivery
+from mockmentor.speech.live_answer import Listening
 from mockmentor.speech.synthesis import speech_parts
 from mockmentor.speech.transcription import Transcript
 from mockmentor.store.interviews import AccessDenied, DatabaseUnavailable, Store, Turn
@@ -126,6 +127,7 @@ class InterviewEngine:
         self.config, self.models, self.store = config, models, store
         self.bank = models.bank
         self.claims = SessionClaims()  # shared with the coding round: one answer per session at a time
+        self.listening = Listening()  # the live answers being spoken now (their drafts share the cores)
 
     # ---- speech -------------------------------------------------------------------------
     def spoken(self, sentence: str) -> schemas.Spoken:

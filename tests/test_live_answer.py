@@ -18,10 +18,17 @@ import pytest
 from conftest import MAX_AUDIO_SECONDS, MAX_LIVE_ANSWERS, Service
 from harness import decoded, plain, transcripts, with_thinking_pause
 
+from mockmentor.speech.delivery import Word
 from mockmentor.speech.end_of_turn import EndOfTurnRule, SentenceEnd, judge
-from mockmentor.speech.live_answer import LiveAnswer, LiveAnswerConfig
+from mockmentor.speech.live_answer import Listening, LiveAnswer, LiveAnswerConfig
 from mockmentor.speech.pcm import SAMPLE_RATE
-from mockmentor.speech.transcription import FALLBACK_TEMPERATURES, SpeechToText
+from mockmentor.speech.transcription import (
+    FALLBACK_TEMPERATURES,
+    SpeechToText,
+    Transcript,
+    looped,
+    without_repeats,
+)
 
 CLIP = "LJ001-0001.wav"  # one 9.7 s sentence
 FRAME = 3200  # 200 ms, as the page sends them
@@ -162,6 +169,76 @@ def test_a_short_window_hears_a_short_segment_as_the_full_window_does() -> None:
     short = speech().transcribe(audio, window_s=10.0).text
     reference = transcripts()["LJ001-0002.wav"].lower()
     assert jiwer.wer(reference, short.lower()) <= jiwer.wer(reference, full.lower()) + 0.05, (full, short)
+
+
+def test_a_loop_is_told_from_speech_and_said_once() -> None:
+    def heard(text: str) -> Transcript:
+        return Transcript(text, [Word(w, 0.0, 0.0) for w in text.split()], 1.0)
+
+    for loop in (
+        "Produced the block books which which which which",
+        "and so my fellow Americans and so my fellow Americans",
+        "directly refining coding because ref ref ref refining",
+    ):
+        assert looped(heard(loop), 10.0), loop
+    for speech_ in ("I think the the answer is no", "very good, very good", "push and pop, push and pop"):
+        assert not looped(heard(speech_), 10.0), speech_
+    assert looped(heard(" ".join(["word"] * 20)), 2.0)  # twenty words in two seconds
+    assert not looped(heard("a b c d e f g h i j k l m n o p"), 2.0)  # sixteen distinct ones may be
+    assert without_repeats(heard("ref ref ref refining")).text == "ref refining"
+    assert without_repeats(heard("so my fellow Americans so my fellow Americans ask")).text == (
+        "so my fellow Americans ask"
+    )
+
+
+# Real prefixes on which Whisper base, its window no longer than the audio, loops on an Intel
+# Xeon ("which which which ...", "and so my fellow Americans and so my fellow Americans ...").
+LOOPING_PREFIXES = [
+    ("LJ001-0004.wav", 2.0),
+    ("LJ001-0001.wav", 2.0),
+    ("jfk.flac", 3.5),
+    ("jfk.flac", 5.5),
+    ("LJ001-0003.wav", 8.0),
+]
+
+
+@pytest.mark.slow
+def test_a_decode_that_loops_is_heard_again_and_no_loop_reaches_the_transcript() -> None:
+    from mockmentor.model_assets import resolve
+
+    model = SpeechToText(resolve("whisper-base"), threads=2)  # its own count of loops caught
+    raw_loops = 0
+    for name, seconds in LOOPING_PREFIXES:
+        audio = clip(name)[: int(seconds * SAMPLE_RATE)]
+        raw_loops += looped(model._decode(audio, None, seconds, True), seconds)
+        heard = model.transcribe(audio, window_s=seconds)
+        assert not looped(heard, seconds), (name, seconds, heard.text)
+        said, words = set(plain(transcripts()[name]).split()), plain(heard.text).split()
+        assert words and sum(w in said for w in words) >= 0.7 * len(words), (name, seconds, heard.text)
+    # Other cores may decode some of these without a loop, but not all of them.
+    assert raw_loops >= 1 and model.loops == raw_loops
+
+
+@pytest.mark.slow
+def test_drafts_wait_while_another_answer_is_being_spoken() -> None:
+    """Two candidates speaking at once on 2 cores: drafts would cost more than they save."""
+    listening = Listening()
+    config = LiveAnswerConfig(draft_every_s=1.0)
+    first, second = (LiveAnswer(speech(), config, 60, lambda t: True, listening) for _ in range(2))
+    audio = frames(clip("LJ001-0003.wav"))  # 9.7 s without a pause: one segment being spoken
+    try:
+        assert listening.count == 2
+        for frame in itertools.islice(audio, 15):  # 3 s
+            first.feed(frame)
+        assert first.draft is None
+        second.finish()  # the other answer is over: this one drafts again
+        assert listening.count == 1
+        first.feed(next(audio))
+        assert first.draft is not None
+    finally:
+        first.close()
+        second.close()
+    assert listening.count == 0
 
 
 def test_whisper_retries_at_higher_temperatures_only_when_configured() -> None:

@@ -13,6 +13,10 @@ DRAFT_MARGIN_S before the draft's end, are kept: the segment is cut between the 
 and the next, and only the rest is left open (the stable-prefix policy of whisper_streaming,
 "LocalAgreement-2"). When the answer ends, what is left is the tail since the last cut.
 
+Drafts are extra work for the cores: beside a second candidate speaking at the same time on 2
+cores they cost more than they saved (README). So the answers being spoken in one process share a
+count (`Listening`), and drafts run only while no more than `draft_max_listening` are.
+
 One LiveAnswer belongs to one connection; `feed`, `status` and `finish` are called from one
 thread at a time (the socket's), the transcription runs on the worker.
 """
@@ -20,6 +24,7 @@ thread at a time (the socket's), the transcription runs on the worker.
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -65,11 +70,15 @@ class LiveAnswerConfig:
         default=25.0, metadata={"help": "a segment this long is cut even without a pause"}
     )
     draft_every_s: float = field(
-        default=0.0,
+        default=2.0,
         metadata={
             "help": "transcribe the segment being spoken this often and keep the words two drafts "
             "agree on, so the answer's end leaves only a short tail (0: off; see the README)"
         },
+    )
+    draft_max_listening: int = field(
+        default=1,
+        metadata={"help": "drafts run only while at most this many answers are spoken in the process"},
     )
     vad_threshold: float = field(
         default=0.5, metadata={"help": "Silero speech probability that starts speech"}
@@ -93,8 +102,22 @@ class LiveAnswerConfig:
             raise ValueError("window_floor_s must be within [1, 30] and max_segment_s within [5, 28]")
         if self.draft_every_s and not 0.5 <= self.draft_every_s <= self.max_segment_s:
             raise ValueError("draft_every_s must be 0 (off) or within [0.5, max_segment_s]")
+        if self.draft_max_listening < 1:
+            raise ValueError("draft_max_listening must be at least 1")
         if not 0 < self.vad_threshold < 1 or self.max_frame_ms < 20:
             raise ValueError("vad_threshold must be within (0, 1) and max_frame_ms at least 20")
+
+
+class Listening:
+    """How many answers are being spoken in this process right now, shared by their LiveAnswers."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.count = 0
+
+    def add(self, change: int) -> None:
+        with self._lock:
+            self.count += change
 
 
 @dataclass(frozen=True)
@@ -140,10 +163,15 @@ class LiveAnswer:
         config: LiveAnswerConfig,
         max_seconds: float,
         can_end: Callable[[str], bool],
+        listening: Listening | None = None,
     ) -> None:
         """`can_end(text)`: may the answer end after `text`, the transcript so far
-        (end_of_turn.SentenceEnd against its fitted threshold)."""
+        (end_of_turn.SentenceEnd against its fitted threshold); `listening`: the count shared
+        with the process's other live answers (None: this one alone)."""
         self.speech, self.config, self.can_end = speech, config, can_end
+        self.listening = listening or Listening()
+        self.listening.add(1)
+        self.spoken = True  # counted in `listening` until finished or closed
         self.max_samples = int(max_seconds * SAMPLE_RATE)
         self.min_segment = int(config.min_segment_s * SAMPLE_RATE)
         self.vad = VoiceActivity(config.vad_threshold)
@@ -195,7 +223,9 @@ class LiveAnswer:
                 self._keep_agreed(draft)
         start = self.open_from or 0
         idle = all(s.heard.done() for s in self.segments)
-        if idle and self.samples - max(self.drafted_to, start) >= self.config.draft_every_s * SAMPLE_RATE:
+        few_listening = self.listening.count <= self.config.draft_max_listening
+        due = self.samples - max(self.drafted_to, start) >= self.config.draft_every_s * SAMPLE_RATE
+        if idle and few_listening and due:
             end = self.drafted_to = self.samples
             audio = self._audio()[start:end]
             earlier = [s.heard for s in self.segments]
@@ -329,6 +359,7 @@ class LiveAnswer:
     def finish(self) -> Transcript:
         """The whole answer: closes the segment being spoken, waits for the worker, and joins the
         segments (word times from the start of the answer)."""
+        self._stop_counting()
         if self.open_from is not None:
             self._close(self.samples)
         return self.snapshot()
@@ -351,7 +382,13 @@ class LiveAnswer:
         return wav_bytes(self._audio())
 
     def close(self) -> None:
+        self._stop_counting()
         self.worker.shutdown(wait=False, cancel_futures=True)
+
+    def _stop_counting(self) -> None:
+        if self.spoken:
+            self.spoken = False
+            self.listening.add(-1)
 
 
 def _same(a: Word, b: Word) -> bool:

@@ -5,10 +5,19 @@ so a 2-second segment costs as much as a 30-second one. CTranslate2 runs the enc
 shorter input, so `transcribe(..., window_s=...)` hands it only that many seconds (never fewer
 than the audio). How much accuracy a short window costs is measured in `make bench`
 (bench/service_latency.py), which is where the live answer's floor comes from.
+
+Greedy decoding can loop: on audio that fills its window and stops mid-word (a draft of the
+answer being spoken, live_answer.py) Whisper base said "ref ref ref refining" or read an 8 s
+prefix back as 119 words. A loop costs the answer its words and the reply its time (decoding to
+the 448-token limit). So each decode may write only as many tokens as anyone could say in the
+audio (`token_cap`), and a transcript that loops (`looped`) is decoded once more the way the
+upload path does it, with the full 30 s window and no prompt; if that loops too, each
+repetition is kept once.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +32,12 @@ from .pcm import SAMPLE_RATE
 # no better and the tail far slower (a 10 s answer: 1.1 s greedy, 13.7 s with them), so they are
 # off unless asked for; bench/transcription_settings.py measures both in one run.
 FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+# Faster than anyone speaks: fast speech is about 4 words (5-6 tokens) a second.
+MAX_WORDS_PER_S = 6.0
+TOKENS_PER_S = 8.0
+# Whisper's context is 448 tokens and a prompt takes at most 223 of them (faster-whisper).
+MAX_NEW_TOKENS = 220
+_TOKEN = re.compile(r"[^\w']+")
 
 
 @dataclass(frozen=True)
@@ -30,6 +45,47 @@ class Transcript:
     text: str
     words: list[Word]
     language_probability: float
+
+
+def token_cap(seconds: float) -> int:
+    """The most tokens a decode of `seconds` of speech may write."""
+    return min(MAX_NEW_TOKENS, int(16 + TOKENS_PER_S * seconds))
+
+
+def _repeated(plain: list[str], start: int) -> tuple[int, int] | None:
+    """(size, copies) of the repetition that begins at `start`: one word said three times in a
+    row or more, two or three words said three times, or four or more said twice ("file file
+    file", "as well as the file as well as the file"); None when no speaker repeats like that."""
+    for size in range(1, (len(plain) - start) // 2 + 1):
+        first = plain[start : start + size]
+        copies = 1
+        while plain[start + copies * size : start + (copies + 1) * size] == first:
+            copies += 1
+        if copies >= (2 if size >= 4 else 3):
+            return size, copies
+    return None
+
+
+def _plain(words: list[str]) -> list[str]:
+    return [_TOKEN.sub("", w.lower()) for w in words]
+
+
+def looped(transcript: Transcript, seconds: float) -> bool:
+    """More words than the audio could hold, or a repetition no speaker makes."""
+    plain = _plain(transcript.text.split())
+    too_many = len(plain) > 4 + MAX_WORDS_PER_S * seconds
+    return too_many or any(_repeated(plain, start) for start in range(len(plain)))
+
+
+def without_repeats(transcript: Transcript) -> Transcript:
+    """The transcript with each repetition said once (its words joined as the text)."""
+    plain, words, kept, at = _plain([w.text for w in transcript.words]), transcript.words, [], 0
+    while at < len(words):
+        repeat = _repeated(plain, at)
+        size, copies = repeat or (1, 1)
+        kept += words[at : at + size]
+        at += size * copies
+    return Transcript(" ".join(w.text for w in kept), kept, transcript.language_probability)
 
 
 def _windowed_model(model_dir: Path, threads: int, compute_type: str) -> object:
@@ -66,12 +122,27 @@ class SpeechToText:
         self.model = _windowed_model(model_dir, threads, compute_type)
         self.beam_size = beam_size
         self.temperatures = FALLBACK_TEMPERATURES if fallback else (0.0,)
+        self.loops = 0  # decodes that looped and were decoded again: what the guard caught
 
     def transcribe(
         self, audio: np.ndarray, prompt: str | None = None, window_s: float | None = None, vad: bool = True
     ) -> Transcript:
         """`prompt`: what was said before this audio (Whisper continues it: names, spelling);
-        `window_s`: the encoder's window in seconds, at least the audio's length (None: 30 s)."""
+        `window_s`: the encoder's window in seconds, at least the audio's length (None: 30 s).
+        A transcript that loops is decoded again (see the top)."""
+        seconds = len(audio) / SAMPLE_RATE
+        heard = self._decode(audio, prompt, window_s, vad)
+        if not looped(heard, seconds):
+            return heard
+        self.loops += 1
+        if prompt is None and window_s is None:
+            return without_repeats(heard)  # already decoded as the upload path does
+        again = self._decode(audio, None, None, vad)
+        if not looped(again, seconds):
+            return again
+        return min((without_repeats(heard), without_repeats(again)), key=lambda t: len(t.words))
+
+    def _decode(self, audio: np.ndarray, prompt: str | None, window_s: float | None, vad: bool) -> Transcript:
         seconds = len(audio) / SAMPLE_RATE
         frames = None
         if window_s is not None and seconds < 29.0:
@@ -87,6 +158,7 @@ class SpeechToText:
                 word_timestamps=True,
                 condition_on_previous_text=False,
                 initial_prompt=prompt or None,
+                max_new_tokens=token_cap(seconds),
             )
             words, texts = [], []
             for segment in segments:
