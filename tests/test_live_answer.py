@@ -191,8 +191,8 @@ def test_a_loop_is_told_from_speech_and_said_once() -> None:
     )
 
 
-# Real prefixes on which Whisper base, its window no longer than the audio, loops on an Intel
-# Xeon ("which which which ...", "and so my fellow Americans and so my fellow Americans ...").
+# Real prefixes on which Whisper base, its window no longer than the audio, loops on an AMD
+# EPYC ("which which which ...", "and so my fellow Americans and so my fellow Americans ...").
 LOOPING_PREFIXES = [
     ("LJ001-0004.wav", 2.0),
     ("LJ001-0001.wav", 2.0),

@@ -109,9 +109,12 @@ def test_the_trees_and_features_on_one_thread_score_the_same_and_give_torch_its_
     default = feature_frame(frame, cosines, scorer.vectorizer, scorer.graded, vectors, scorer.questions)
     with one_thread():
         single = feature_frame(frame, cosines, scorer.vectorizer, scorer.graded, vectors, scorer.questions)
-    pd.testing.assert_frame_equal(single, default, check_exact=True)
+    # A matrix product split over two threads may add in another order than on one: on an AMD
+    # EPYC the question-fit cosines differed in the 7th digit. The same features to float32
+    # precision, and the same trees' output on the same features exactly.
+    pd.testing.assert_frame_equal(single, default, check_exact=False, rtol=1e-5, atol=1e-6)
     by_default = scorer.stacker._predict(default)  # the trees with scikit-learn's own threads
-    pd.testing.assert_frame_equal(scorer.stacker.predict(single), by_default, check_exact=True)
+    pd.testing.assert_frame_equal(scorer.stacker.predict(default), by_default, check_exact=True)
     assert [r.score for r in served] == pytest.approx(by_default["score"].tolist(), abs=5e-4)  # rounded
 
 
