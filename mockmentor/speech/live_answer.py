@@ -23,7 +23,6 @@ thread at a time (the socket's), the transcription runs on the worker.
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -39,7 +38,7 @@ from mockmentor.config import STRICT
 from .delivery import Word
 from .end_of_turn import judge
 from .pcm import SAMPLE_RATE, wav_bytes
-from .transcription import SpeechToText, Transcript
+from .transcription import SpeechToText, Transcript, plain_word
 from .voice_activity import WINDOW, VoiceActivity
 
 # A draft's last words change as more audio arrives (a word cut off at the draft's end, a
@@ -171,7 +170,7 @@ class LiveAnswer:
         self.speech, self.config, self.can_end = speech, config, can_end
         self.listening = listening or Listening()
         self.listening.add(1)
-        self.spoken = True  # counted in `listening` until finished or closed
+        self.counted = True  # in `listening`, until finished or closed
         self.max_samples = int(max_seconds * SAMPLE_RATE)
         self.min_segment = int(config.min_segment_s * SAMPLE_RATE)
         self.vad = VoiceActivity(config.vad_threshold)
@@ -386,11 +385,11 @@ class LiveAnswer:
         self.worker.shutdown(wait=False, cancel_futures=True)
 
     def _stop_counting(self) -> None:
-        if self.spoken:
-            self.spoken = False
+        if self.counted:
+            self.counted = False
             self.listening.add(-1)
 
 
 def _same(a: Word, b: Word) -> bool:
     """The same word in two drafts (case and punctuation aside)."""
-    return re.sub(r"[^\w']", "", a.text.lower()) == re.sub(r"[^\w']", "", b.text.lower())
+    return plain_word(a.text) == plain_word(b.text)

@@ -57,6 +57,8 @@ def _repeated(plain: list[str], start: int) -> tuple[int, int] | None:
     row or more, two or three words said three times, or four or more said twice ("file file
     file", "as well as the file as well as the file"); None when no speaker repeats like that."""
     for size in range(1, (len(plain) - start) // 2 + 1):
+        if plain[start + size] != plain[start]:
+            continue  # no second copy starts here: skip the slices (this runs on every transcript)
         first = plain[start : start + size]
         copies = 1
         while plain[start + copies * size : start + (copies + 1) * size] == first:
@@ -66,8 +68,13 @@ def _repeated(plain: list[str], start: int) -> tuple[int, int] | None:
     return None
 
 
+def plain_word(word: str) -> str:
+    """A word as repetitions and drafts compare it: lower case, punctuation dropped."""
+    return _TOKEN.sub("", word.lower())
+
+
 def _plain(words: list[str]) -> list[str]:
-    return [_TOKEN.sub("", w.lower()) for w in words]
+    return [plain_word(w) for w in words]
 
 
 def looped(transcript: Transcript, seconds: float) -> bool:
