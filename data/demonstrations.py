@@ -239,7 +239,7 @@ def _checked(
         parse_turn(turn.spoken(), "feedback")
     except TurnFormatError as err:
         raise RecordError(path, number, prefix + "ask", str(err)) from None
-    if leaked := leaked_points(turn.spoken(), demo.missed, demo.question):
+    if leaked := leaked_points(turn.spoken(), demo.missed, demo.question, demo.answer):
         raise RecordError(path, number, prefix + "turn", f"gives away a missed key point: {leaked[0]!r}")
     return demo
 

@@ -55,6 +55,7 @@ from .template_turns import template_turn
 # (goal, higher is better)
 GOALS = {
     "leak": (0.05, False),
+    "fact_leak": (0.05, False),  # stricter than the rule: one fact of a point given away
     "hint_targeting": (0.80, True),
     "well_formed": (0.95, True),
     "on_topic": (0.95, True),

@@ -3,6 +3,8 @@
 What a candidate experiences, not compliance with a format:
   leak               of the turns on answers that missed a point, the share that gives one away
                      (mockmentor/interviewer/leak.py: verbatim, or >= 60 % of its own words in order)
+  fact_leak          the same share for a point given away whole or one fact of it (one clause,
+                     in a short span, in words the candidate did not use): the guard's rule
   hint_targeting     of the turns the plan wants to lead toward a missed point, the share whose
                      question is close to that point (encoder cosine >= a threshold fitted on the
                      written training turns: `fit_hint_threshold`)
@@ -27,12 +29,13 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score, roc_curve
 
 from mockmentor.interviewer.coverage import KeyPointCoverage
-from mockmentor.interviewer.leak import content_words, leaked_points
+from mockmentor.interviewer.leak import content_words, leaked_points, leaks
 from mockmentor.interviewer.turn import TurnFormatError, invented_numbers, parse_turn
 
 _QUESTION = re.compile(r"[^.!?]*\?")
 RATES = (
     "leak",
+    "fact_leak",
     "hint_targeting",
     "specificity",
     "similarity",
@@ -40,7 +43,7 @@ RATES = (
     "on_topic",
     "no_invented_score",
 )
-PER_TOPIC = ("leak", "hint_targeting", "specificity", "similarity", "well_formed")
+PER_TOPIC = ("leak", "fact_leak", "hint_targeting", "specificity", "similarity", "well_formed")
 
 
 def topic_material(processed_dir: Path, coverage: KeyPointCoverage) -> dict[str, np.ndarray]:
@@ -153,7 +156,12 @@ def turn_metrics(
             {
                 "topic": e["topic"],
                 "well_formed": formed[i],
-                "leak": bool(leaked_points(reply, f["missed"], f["question"])) if f["missed"] else None,
+                "leak": any(leaks(reply, p, f["question"]) for p in f["missed"]) if f["missed"] else None,
+                "fact_leak": (
+                    bool(leaked_points(reply, f["missed"], f["question"], f["answer"]))
+                    if f["missed"]
+                    else None
+                ),
                 "hint_targeting": (
                     bool(questions[i]) and float(q_vectors[i] @ hint_vectors[i]) >= hint_threshold
                     if f["hint"]

@@ -41,7 +41,7 @@ def test_every_turn_keeps_the_contract_and_leaks_nothing(demos: list[Demonstrati
     for demo in demos:
         turn = parse_turn(demo.turn.spoken("What is a binary tree?"), "feedback")
         assert 1 <= len(turn.lead) <= 2, demo.id
-        assert not leaked_points(demo.turn.spoken(), demo.missed, demo.question), demo.id
+        assert not leaked_points(demo.turn.spoken(), demo.missed, demo.question, demo.answer), demo.id
         if demo.turn.verdict in ("partial", "off_track"):
             assert demo.hint_point in demo.missed, demo.id
         if demo.turn.verdict == "complete":

@@ -155,6 +155,7 @@ def test_evaluation_stage_writes_every_key(trained: Path, built_dialogues: Path)
     assert set(written["models"]) == {"written", "base", "tuned", "template", "served"}
     rates = {
         "leak",
+        "fact_leak",
         "hint_targeting",
         "specificity",
         "similarity",
@@ -167,13 +168,12 @@ def test_evaluation_stage_writes_every_key(trained: Path, built_dialogues: Path)
             "mean_words", "per_topic", "distinct_trigrams_per_token", "perplexity"
         }  # fmt: skip
     assert written["fast_path_agreement"]["prompts"] == 2
-    goals = {"leak", "hint_targeting", "well_formed", "on_topic", "no_invented_score", "verdict_kappa"}
+    goals = {"leak", "fact_leak", "hint_targeting", "well_formed", "on_topic", "no_invented_score"}
+    goals.add("verdict_kappa")
     assert set(written["goals"]) == set(written["goals_model_alone"]) == goals
     # the service never speaks a broken turn: the guard repairs what the model got wrong
-    assert written["models"]["served"]["well_formed"] == 1 and written["models"]["served"]["leak"] in (
-        0,
-        None,
-    )
+    served = written["models"]["served"]
+    assert served["well_formed"] == 1 and served["leak"] in (0, None) and served["fact_leak"] in (0, None)
     # hint targeting apart by who wrote the hint, and the floor a hint that adds nothing reaches
     by_writer = written["models"]["served"]["hint_targeting_by_writer"]
     assert set(by_writer) == {"model", "guard"}
@@ -192,7 +192,8 @@ def test_evaluation_stage_writes_every_key(trained: Path, built_dialogues: Path)
     assert 0 < written["hint_threshold"]["threshold"] < 1 and written["hint_threshold"]["auc"] > 0.6
     # the written turns meet the goals their own measures set: they are what the model learns
     reference = written["models"]["written"]
-    assert reference["leak"] in (0, None) and reference["well_formed"] == 1
+    assert reference["leak"] in (0, None) and reference["fact_leak"] in (0, None)
+    assert reference["well_formed"] == 1
     base, tuned = written["models"]["base"], written["models"]["tuned"]
     for name, metrics in written["models"].items():
         assert all(metrics[k] is None or 0 <= metrics[k] <= 1 for k in rates), (name, metrics)

@@ -47,6 +47,7 @@ def test_turn_measures_on_a_template_probe_and_an_honest_hint() -> None:
     )
     honest, leaky = judgements
     assert not honest["leak"] and leaky["leak"]
+    assert not honest["fact_leak"] and leaky["fact_leak"]  # a whole point given away is a fact given away
     assert honest["specificity"] and not leaky["specificity"]
     assert honest["well_formed"] and leaky["well_formed"]
     assert leaky["hint_targeting"]  # quoting the point targets it too: the leak measure is what catches it

@@ -42,6 +42,7 @@ def interviewer_rows() -> list[str]:
 
     return [
         row("leaks a missed point (goal ≤ 5 %)", "leak"),
+        row("gives away one fact of a missed point (the guard's rule)", "fact_leak"),
         row(
             "specificity: the first sentence uses the candidate's own words (goal: beat before)",
             "specificity",

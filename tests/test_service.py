@@ -114,7 +114,9 @@ def full_interview(service: Service) -> None:
         if turn["score"]["missed"]:
             assert turn["score"]["missed"][0].rstrip(".").lower()[:30] in answer["tip"].lower()
         # the interviewer never read a missed point aloud during the interview
-        assert not leaked_points(turn["reply"], turn["score"]["missed"], turn["question"]), turn["reply"]
+        assert not leaked_points(
+            turn["reply"], turn["score"]["missed"], turn["question"], turn["transcript"]
+        ), turn["reply"]
     assert isinstance(report["delivery_advice"], list)
     scored = [a["score"] for a in report["answers"] if not a["off_topic"]]  # a non-answer is no score
     assert report["mean_score"] == (pytest.approx(np.mean(scored), abs=0.01) if scored else None)

@@ -83,6 +83,23 @@ def test_a_leaking_feedback_sentence_is_never_spoken() -> None:
     parse_turn(text, "feedback")
 
 
+def test_a_sentence_that_gives_away_one_fact_of_a_point_is_never_spoken() -> None:
+    """A served turn of the tuned model: its second clause hands over one of the point's three facts."""
+    point = "They both involve repetition; they both have termination tests; they can both occur infinitely."
+    facts = AnswerFacts(
+        topic="intro-programming",
+        question="What are the similarities between iteration and recursion?",
+        answer="Writing either wrongly can result in infinite loops, both do the same task over and over.",
+        missed=[point],
+        hint=point,
+    )
+    praise = "Infinite loops from careless code are a real risk in both, and you saw it."
+    leaky = "Both perform the same task over and over, and both have termination tests."
+    ask = "In a well-written recursive function, what gets checked before it calls itself again?"
+    pairs = list(guarded_feedback(iter([praise, leaky, ask]), facts, probe=True, next_text=None, seed=0))
+    assert [s for s, _ in pairs] == [praise, ask]
+
+
 def test_the_plan_replaces_the_question_when_it_moves_on() -> None:
     reply = f"{LEAD} What hangs below a node like that?"
     text, sources = turn(reply, probe=False)

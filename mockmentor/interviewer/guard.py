@@ -3,8 +3,9 @@
 The plan decides the verdict, which point to lead toward and what comes next; the model words
 it. Each of the model's sentences is spoken if it keeps the contract and skipped if it does not:
 at most two before the question, within MAX_WORDS, and none that gives away a point the
-candidate missed (the leak rule, leak.py). A broken sentence is dropped, not the rest of the
-reply, so a good hint question after a rambling or leaking sentence still reaches the candidate.
+candidate missed, whole or one fact of it (the leak rule, leak.py). A broken sentence is
+dropped, not the rest of the reply, so a good hint question after a rambling or leaking
+sentence still reaches the candidate.
 Speaker tags end the reading (the model is writing both sides), and so do words the token
 limit cut off mid-sentence, which are never spoken. When the plan leads toward a
 missed point, the model's first hint question that passes the same checks and asks more than
@@ -94,4 +95,4 @@ def hint_question(sentence: str, facts: AnswerFacts) -> bool:
 
 
 def gives_away(text: str, facts: AnswerFacts) -> bool:
-    return bool(leaked_points(text, facts.missed, facts.question))
+    return bool(leaked_points(text, facts.missed, facts.question, facts.answer))
