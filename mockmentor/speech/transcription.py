@@ -37,7 +37,7 @@ MAX_WORDS_PER_S = 6.0
 TOKENS_PER_S = 8.0
 # Whisper's context is 448 tokens and a prompt takes at most 223 of them (faster-whisper).
 MAX_NEW_TOKENS = 220
-_TOKEN = re.compile(r"[^\w']+")
+_NOT_WORD = re.compile(r"[^\w']+")  # punctuation and spaces: dropped when words are compared
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ def _repeated(plain: list[str], start: int) -> tuple[int, int] | None:
 
 def plain_word(word: str) -> str:
     """A word as repetitions and drafts compare it: lower case, punctuation dropped."""
-    return _TOKEN.sub("", word.lower())
+    return _NOT_WORD.sub("", word.lower())
 
 
 def _plain(words: list[str]) -> list[str]:
