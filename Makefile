@@ -80,7 +80,7 @@ bench: models sandbox
 	python bench/interviewer_speed.py
 	python bench/llama_builds.py
 	python bench/transcription_settings.py
-	python bench/live_window_floor.py
+	python bench/live_tail.py
 	python bench/service_latency.py
 	python bench/sandbox_throughput.py
 

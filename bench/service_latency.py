@@ -30,8 +30,11 @@ same clips then go through each of `--interviewers` (default: the untuned packag
 size as the served model), so the cost of the served turns is measured in the same run, and
 then through the configured interviewer under each of `--settings` (default:
 first_clause_words=0, the reply's first sentence spoken whole, the baseline of the first clause).
-The live button path is timed again under each of `--live-settings` (default: without the drafts
-of the segment being spoken, `live_answer.draft_every_s=0`, which the configuration runs every 2 s).
+The live button path is timed again under each of `--live-settings` (default: the tail heard in
+full and no prefill of the answer heard so far, `live_answer.quick_tail=false,
+live_answer.prefill_answer=false`, as before the configuration's quick tail and answer prefill;
+and without the drafts of the segment being spoken, `live_answer.draft_every_s=0`, which the
+configuration runs every 2 s).
 
 Writes bench/results/service_latency.json.
 """
@@ -44,6 +47,7 @@ import copy
 import json
 import os
 import platform
+import re
 import tempfile
 import threading
 import time
@@ -447,10 +451,7 @@ def live_paths(
             "live_hands_free": word_error_rate(hands_free, said),
         },
         "live_button": live_button(button, spoken),
-        "live_stage_p50_ms": {
-            stage: percentile([r["server"][stage] for r in button if stage in r["server"]], 50)
-            for stage in ["last_segment", "score", "interviewer_first_sentence", "tts_first_sentence"]
-        },
+        "live_stage_p50_ms": stage_p50(button),
         "listening_alone": listening(button + hands_free),
         "with_another_session": {
             "live_button_end_of_answer_to_first_audio": from_voice(shared),
@@ -466,10 +467,18 @@ def live_paths(
     }
 
 
+def stage_p50(turns: list[dict]) -> dict[str, float]:
+    """The service's own p50 of each step after "done"."""
+    return {
+        stage: percentile([r["server"][stage] for r in turns if stage in r["server"]], 50)
+        for stage in ["last_segment", "score", "interviewer_first_sentence", "tts_first_sentence"]
+    }
+
+
 def live_button(button: list[dict], spoken: SpokenAnswers) -> dict:
     """The live button path's figures: last voiced frame -> first audio, word error rate (with
-    the three turns heard worst, to trace it), and the time the answer's last segment took
-    after "done"."""
+    the three turns heard worst, to trace it), the time the answer's last segment took after
+    "done", and each step's p50."""
     said = spoken.said | transcripts()
     heard = [(r["clip"], plain(said[r["clip"]]), plain(r["transcript"])) for r in button]
     worst = sorted(heard, key=lambda h: -jiwer.wer(h[1], h[2] or "-"))[:3]
@@ -480,6 +489,7 @@ def live_button(button: list[dict], spoken: SpokenAnswers) -> dict:
         "last_segment_ms": from_voice(
             [r["server"] for r in button if "last_segment" in r["server"]], "last_segment"
         ),
+        "stage_p50_ms": stage_p50(button),
         "turns": len(button),
     }
 
@@ -498,14 +508,18 @@ def serving_config(
     config["serve"]["speech_model"] = speech_model
     if interviewer:
         config["serve"]["interviewer"] = interviewer
-    if setting:  # KEY=VALUE in the serve section (SECTION.KEY in one of its sections), read as YAML
-        key, _, value = setting.partition("=")
+    # KEY=VALUE in the serve section (SECTION.KEY in one of its sections), read as YAML; several
+    # joined by commas (a comma followed by the next KEY=)
+    for one in re.split(r",(?=[\w.]+=)", setting or ""):
+        if not one:
+            continue
+        key, _, value = one.partition("=")
         *sections, field = key.split(".")
         section = config["serve"]
         for name in sections:
             section = section.get(name) if isinstance(section.get(name), dict) else {}
         if field not in section:
-            raise SystemExit(f"{setting}: the serve section has no field {key!r}")
+            raise SystemExit(f"{one}: the serve section has no field {key!r}")
         section[field] = yaml.safe_load(value)
     path = folder / f"serving-{speech_model}-{len(list(folder.glob('serving-*')))}.yaml"
     path.write_text(yaml.safe_dump(config))
@@ -556,6 +570,10 @@ def warm_service(config: Path, work: Path, clip: tuple[str, bytes]) -> Iterator[
         stop_service(process)
 
 
+# The live path before this release's quick tail and answer prefill: the baseline of the same run.
+PREVIOUS_LIVE_PATH = "live_answer.quick_tail=false,live_answer.prefill_answer=false"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -574,8 +592,10 @@ def main() -> None:
         help="serve settings (KEY=VALUE) to time with the configured interviewer, each in its own run",
     )  # fmt: skip
     parser.add_argument(
-        "--live-settings", nargs="*", default=["live_answer.draft_every_s=0"],
-        help="serve settings (KEY=VALUE) to time on the live button path, each in its own run",
+        "--live-settings", nargs="*",
+        default=[PREVIOUS_LIVE_PATH, "live_answer.draft_every_s=0"],
+        help="serve settings (KEY=VALUE, several joined by commas) to time on the live button path, "
+        "each in its own run",
     )  # fmt: skip
     parser.add_argument("--output", type=Path, default=REPO / "bench/results/service_latency.json")
     args = parser.parse_args()

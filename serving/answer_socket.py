@@ -84,6 +84,7 @@ class AnswerSocket:
             self.engine.claims.claim(self.session, "an answer to this session is already being processed")
         except RequestRefused as err:
             raise await self.close(REFUSED, str(err)) from None
+        self.last = last
         models, question = self.engine.models, last.next_question or ""
         threshold = models.end_of_turn.threshold
         live = LiveAnswer(
@@ -94,6 +95,8 @@ class AnswerSocket:
             listening=self.engine.listening,
         )
         self.early: Early | None = None
+        self.prefilled = ""  # the answer heard so far that the interviewer's prompt holds
+        self.prefilling: asyncio.Task | None = None
         try:
             await self.ws.send_json(
                 {
@@ -169,6 +172,7 @@ class AnswerSocket:
             if status.ended:
                 return "silence"
             await self._speculate(live, status)
+            self._prefill(status)
             if shown != (seen := _shown(status)):
                 shown = seen
                 await self.ws.send_json({"event": "listening", **status.__dict__})
@@ -202,6 +206,20 @@ class AnswerSocket:
         return "done"
 
     # ---- the reply, started early -----------------------------------------------------------
+    def _prefill(self, status: Status) -> None:
+        """Prefill the interviewer's prompt through each new part of the answer heard, one at a
+        time, while only this answer is being spoken (the prompt cache is the process's one)."""
+        if not self.live_config.prefill_answer:
+            return
+        busy = self.prefilling is not None and not self.prefilling.done()
+        alone = self.engine.listening.count <= self.live_config.draft_max_listening
+        if busy or not alone or self.early is not None or status.heard == self.prefilled:
+            return
+        self.prefilled = status.heard
+        self.prefilling = asyncio.create_task(
+            asyncio.to_thread(self.engine.prefill_answer, self.last, status.heard)
+        )
+
     async def _speculate(self, live: LiveAnswer, status: Status) -> None:
         """Start the turn on the transcript so far while the candidate is silent and the answer
         may be over; drop it as soon as they speak again."""

@@ -12,7 +12,7 @@ import yaml
 from peft import PeftModel
 
 from mockmentor.evaluation.evaluate_interviewer import main as evaluate_interviewer
-from mockmentor.interviewer.decoding import GenerationStopped, Interviewer, InterviewerFiles
+from mockmentor.interviewer.decoding import GenerationStopped, Interviewer, InterviewerFiles, prompt_ids
 from mockmentor.interviewer.gguf_export import export_gguf, merged_lora_weights
 from mockmentor.interviewer.lora import load_base
 from mockmentor.interviewer.turn import AnswerFacts, feedback_messages, opener_messages
@@ -122,6 +122,30 @@ def test_packaged_base_decodes_the_same_on_both_paths() -> None:
     # CPUs' float kernels differ (on an AMD EPYC the two paths part at the 7th word; on the Intel
     # machines they matched for all 24 tokens): the start must agree, as for the tuned model.
     assert fast.split()[:6] == reference.split()[:6], (fast, reference)
+
+
+def test_a_prompt_prefilled_through_the_answer_so_far_is_reused_and_replies_the_same() -> None:
+    """The live socket prefills the feedback prompt through the answer heard so far while the
+    candidate speaks; when the answer ends, llama.cpp evaluates only the rest, and greedy
+    decoding gives the reply it gives from a cold cache."""
+    base = InterviewerFiles.base()
+    facts = {"topic": "data-structures", "question": "What is a stack?", "verdict": "partial"}
+    so_far = "A stack is a list where you add and remove items"
+    final = feedback_messages(AnswerFacts(**facts, answer=f"{so_far} at the same end, like plates."))
+    heard = feedback_messages(AnswerFacts(**facts, answer=so_far))
+    cold = Interviewer(base, "llama.cpp", 24, reuse_prefix=True)
+    expected = cold.reply(final)
+
+    warm = Interviewer(base, "llama.cpp", 24, reuse_prefix=True)
+    through = prompt_ids(warm.tokenizer, heard, through=f"Answer: {so_far}")
+    whole = prompt_ids(warm.tokenizer, final)
+    assert whole[: len(through) - 1] == through[:-1]  # the prompt so far starts the final one
+    assert warm.tokenizer.decode(through).endswith(f"Answer: {so_far}")
+    warm.warm(heard, through=f"Answer: {so_far}")
+    assert warm.model.n_tokens >= len(through)  # in the KV cache (with the one token sampled)
+    assert warm.reply(final) == expected
+    with pytest.raises(ValueError):
+        prompt_ids(warm.tokenizer, heard, through="words the prompt does not hold")
 
 
 @pytest.mark.parametrize("backend", ["llama.cpp", "transformers"])

@@ -18,7 +18,7 @@ import pytest
 from conftest import MAX_AUDIO_SECONDS, MAX_LIVE_ANSWERS, Service
 from harness import decoded, plain, transcripts, with_thinking_pause
 
-from mockmentor.speech.delivery import Word
+from mockmentor.speech.delivery import Word, delivery
 from mockmentor.speech.end_of_turn import EndOfTurnRule, SentenceEnd, judge
 from mockmentor.speech.live_answer import Listening, LiveAnswer, LiveAnswerConfig
 from mockmentor.speech.pcm import SAMPLE_RATE
@@ -27,6 +27,7 @@ from mockmentor.speech.transcription import (
     SpeechToText,
     Transcript,
     looped,
+    spread_words,
     without_repeats,
 )
 
@@ -124,11 +125,25 @@ def test_a_thinking_pause_does_not_end_the_answer_and_the_silence_after_it_does(
     assert transcript.words[-1].end > pause_at + 2.5  # word times count from the answer's start
 
 
-def heard_live(name: str, draft_every_s: float) -> LiveAnswer:
-    """The clip fed frame by frame on a machine that keeps up (each draft and segment is done
-    before the next frame), then finished; the caller closes it."""
-    live = LiveAnswer(speech(), LiveAnswerConfig(draft_every_s=draft_every_s), 60, can_end=lambda t: True)
-    for frame in frames(clip(name)):
+def heard_live(
+    name: str,
+    draft_every_s: float,
+    then_silence_s: float = 0.0,
+    quick_tail: bool = True,
+    asked: list[str] | None = None,
+) -> LiveAnswer:
+    """The clip (and `then_silence_s` of silence) fed frame by frame on a machine that keeps up
+    (each draft and segment is done before the next frame), then finished; the caller closes
+    it. `asked` collects what the sentence-end check was asked about."""
+    asked = [] if asked is None else asked
+    live = LiveAnswer(
+        speech(),
+        LiveAnswerConfig(draft_every_s=draft_every_s, quick_tail=quick_tail),
+        60,
+        can_end=lambda t: asked.append(t) is None,
+    )
+    audio = np.concatenate([clip(name), np.zeros(int(then_silence_s * SAMPLE_RATE), np.float32)])
+    for frame in frames(audio):
         live.feed(frame)
         if live.draft is not None:
             live.draft.transcript.result()
@@ -144,7 +159,8 @@ def test_drafts_leave_only_a_short_tail_to_transcribe_when_the_answer_ends() -> 
     after "done". Drafts keep what two of them agree on while it is spoken, and cut there."""
     name = "LJ001-0003.wav"
     said = plain(transcripts()[name])
-    whole, drafted = heard_live(name, 0.0), heard_live(name, 1.0)
+    # the silence after it closes the last segment by a pause, as in hands-free mode
+    whole, drafted = heard_live(name, 0.0), heard_live(name, 1.0, then_silence_s=0.5)
     try:
         assert len(whole.segments) == 1
         tail = drafted.segments[-1]
@@ -160,6 +176,48 @@ def test_drafts_leave_only_a_short_tail_to_transcribe_when_the_answer_ends() -> 
     finally:
         whole.close()
         drafted.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("draft_every_s", [1.0, 0.0], ids=["tail after a cut", "the whole answer"])
+def test_the_tail_left_at_done_is_heard_as_well_without_alignment_or_a_sentence_end_check(
+    draft_every_s: float,
+) -> None:
+    """ "Done" right after the last word: the open tail is what the candidate waits for. Heard
+    quickly (no second VAD pass, words spread over its voiced span), it reads as the aligned tail
+    does, gives the speaking rate the aligned words give, and the sentence-end model is not asked."""
+    name = "LJ001-0003.wav"
+    said = plain(transcripts()[name])
+    asked_quick: list[str] = []
+    quick = heard_live(name, draft_every_s, asked=asked_quick)
+    full = heard_live(name, draft_every_s, quick_tail=False)
+    try:
+        assert quick.segments[-1].end == len(clip(name)), "the answer did not end on an open tail"
+        assert not quick.segments[-1].heard.result().can_end
+        heard, aligned = quick.snapshot(), full.snapshot()
+        assert all(plain(heard.text) != plain(text) for text in asked_quick), "asked after the end"
+        assert jiwer.wer(said, plain(heard.text)) <= jiwer.wer(said, plain(aligned.text)) + 0.05
+        starts = [w.start for w in heard.words]
+        assert starts == sorted(starts), "word times run backwards"
+        assert len(heard.words) == len(heard.text.split())
+        # the voiced span stands in for the alignment: the answer starts and ends about where it
+        # does (the VAD holds "voiced" a little past the last word: 0.33 s on this clip)
+        assert abs(heard.words[0].start - aligned.words[0].start) < 0.25
+        assert abs(heard.words[-1].end - aligned.words[-1].end) < 0.4
+        pace = [delivery(t.text, t.words, [], 2.0).words_per_minute for t in (heard, aligned)]
+        assert pace[0] == pytest.approx(pace[1], rel=0.05), pace
+    finally:
+        quick.close()
+        full.close()
+
+
+def test_words_heard_without_alignment_share_their_span_by_length() -> None:
+    words = spread_words(" a stack  grows ", 1.0, 3.0)
+    assert [w.text for w in words] == ["a", "stack", "grows"]
+    assert words[0].start == 1.0 and words[-1].end == 3.0
+    assert all(a.end == b.start for a, b in itertools.pairwise(words))
+    assert words[1].end - words[1].start == pytest.approx(5 / 11 * 2.0)
+    assert spread_words("", 1.0, 2.0) == []
 
 
 @pytest.mark.slow

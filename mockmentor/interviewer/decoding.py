@@ -58,10 +58,15 @@ def end_of_turn(tokenizer: Any) -> int:
     return tokenizer.eos_token_id
 
 
-def prompt_ids(tokenizer: Any, messages: list[dict[str, str]]) -> list[int]:
-    """The chat template applied to `messages`, ending where the interviewer's reply starts."""
-    ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
-    return list(ids["input_ids"] if hasattr(ids, "keys") else ids)
+def prompt_ids(tokenizer: Any, messages: list[dict[str, str]], through: str | None = None) -> list[int]:
+    """The chat template applied to `messages`, ending where the interviewer's reply starts, or
+    right after the first `through` in it."""
+    if through is None:
+        ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
+        return list(ids["input_ids"] if hasattr(ids, "keys") else ids)
+    text = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+    end = text.index(through) + len(through)  # ValueError when the prompt does not hold it
+    return list(tokenizer(text[:end], add_special_tokens=False)["input_ids"])
 
 
 @dataclass(frozen=True)
@@ -209,11 +214,12 @@ class Interviewer:
                     yield full[len(text) :]
                     text = full
 
-    def warm(self, messages: list[dict[str, str]]) -> None:
-        """Prefill `messages` now (idle time) so the next prompt that starts the same way is faster."""
+    def warm(self, messages: list[dict[str, str]], through: str | None = None) -> None:
+        """Prefill `messages` now (idle time) so the next prompt that starts the same way is faster;
+        `through`: only up to the end of that text in the prompt (what follows is the real turn's)."""
         if self.backend != "llama.cpp" or not self.reuse_prefix:
             return
-        prompt = prompt_ids(self.tokenizer, messages)
+        prompt = prompt_ids(self.tokenizer, messages, through)
         with self._lock:
             for _ in self.model.generate(
                 prompt, top_k=1, top_p=1.0, temp=0.0, repeat_penalty=1.0, reset=True

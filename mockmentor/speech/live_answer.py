@@ -13,6 +13,11 @@ DRAFT_MARGIN_S before the draft's end, are kept: the segment is cut between the 
 and the next, and only the rest is left open (the stable-prefix policy of whisper_streaming,
 "LocalAgreement-2"). When the answer ends, what is left is the tail since the last cut.
 
+The candidate waits for that tail alone, so it is heard with less (`quick_tail`): no second VAD
+pass (it is open, so no pause in it reached `segment_pause_s`), no word alignment (its words
+share its span by length: delivery needs its end, and no gap inside it is a pause), and no
+sentence-end check (the answer is over).
+
 Drafts are extra work for the cores: beside a second candidate speaking at the same time on 2
 cores they cost more than they saved (README). So the answers being spoken in one process share a
 count (`Listening`), and drafts run only while no more than `draft_max_listening` are.
@@ -44,6 +49,9 @@ from .voice_activity import WINDOW, VoiceActivity
 # A draft's last words change as more audio arrives (a word cut off at the draft's end, a
 # sentence Whisper would end differently): only words ending this long before its end are kept.
 DRAFT_MARGIN_S = 1.0
+# The quick tail (below) is heard up to its last voiced window and this much after it, so the
+# words spread over it end where the speech does (delivery's speaking rate).
+TAIL_AFTER_VOICE_S = 0.1
 
 
 @config_dataclass(config=STRICT)
@@ -73,6 +81,20 @@ class LiveAnswerConfig:
         metadata={
             "help": "transcribe the segment being spoken this often and keep the words two drafts "
             "agree on, so the answer's end leaves only a short tail (0: off; see the README)"
+        },
+    )
+    quick_tail: bool = field(
+        default=True,
+        metadata={
+            "help": "the segment still open at the answer's end is heard without word alignment "
+            "or a second VAD pass, and nothing asks whether the answer may end there (see the README)"
+        },
+    )
+    prefill_answer: bool = field(
+        default=True,
+        metadata={
+            "help": "prefill the interviewer's prompt through the answer heard so far while it is "
+            "spoken (with prefill_next_prompt; only while no other answer is spoken)"
         },
     )
     draft_max_listening: int = field(
@@ -275,42 +297,76 @@ class LiveAnswer:
         return (starts[int(np.argmin(energy))] + width // 2) if energy else lo
 
     # ---- segments ------------------------------------------------------------------------------
-    def _close(self, end: int, continuing: bool = False) -> None:
+    def _close(self, end: int, continuing: bool = False, final: bool = False) -> None:
+        """Close the segment being spoken at `end` and queue its transcription. `final`: the
+        answer ended here, and the candidate waits for this segment alone (`quick_tail`)."""
         if self.draft is not None:
             self.draft.transcript.cancel()  # not started yet: the segment's own transcription replaces it
             self.draft = None
         self.guess = []
         start, self.open_from = self.open_from or 0, end if continuing else None
+        # Open without a pause as long as 0.3 s (segment_pause_s) since its start: nothing for
+        # a second VAD pass to drop, and no gap inside it that delivery counts as a pause.
+        quick = final and self.config.quick_tail
         if self.segments and self.segments[-1].end - self.segments[-1].start < self.min_segment:
             # A fragment ("differs from") heard alone invites Whisper to finish the sentence
             # itself: it was transcribed for the pause's verdict, and is heard again with what followed.
-            start = self.segments.pop().start
-        audio = self._audio()[start:end]
+            start, quick = self.segments.pop().start, False  # a pause between them: heard in full
         earlier = [s.heard for s in self.segments]
         # A short piece that goes on from a draft's cut is no fragment: it ends a sentence begun
         # before the cut, which Whisper has as its prompt.
         after_cut = bool(self.segments) and self.segments[-1].cut_in_speech and self.segments[-1].end == start
         whole = end - start >= self.min_segment or after_cut
-        self.segments.append(Segment(start, end, self.worker.submit(self._transcribe, audio, earlier, whole)))
+        heard_to, voiced = end, None
+        if quick:
+            # Heard up to its last voiced window and a little after; its words are spread over
+            # the voiced part (after the pre-roll, unless it goes on from a cut mid-speech).
+            voice_ends = max(start, self.vad.last_voiced_sample)
+            heard_to = min(end, voice_ends + int(TAIL_AFTER_VOICE_S * SAMPLE_RATE))
+            voice_from = (
+                start if after_cut else min(start + int(self.config.pre_roll_s * SAMPLE_RATE), voice_ends)
+            )
+            voiced = ((voice_from - start) / SAMPLE_RATE, (voice_ends - start) / SAMPLE_RATE)
+        audio = self._audio()[start:heard_to]
+        heard = self.worker.submit(self._transcribe, audio, earlier, whole, final, voiced)
+        self.segments.append(Segment(start, end, heard))
 
     def _audio(self) -> np.ndarray:
         if len(self.chunks) > 1:
             self.chunks = [np.concatenate(self.chunks)]
         return self.chunks[0] if self.chunks else np.zeros(0, np.float32)
 
-    def _after(self, audio: np.ndarray, earlier: list[Future[Heard]]) -> tuple[str, Transcript]:
+    def _after(
+        self, audio: np.ndarray, earlier: list[Future[Heard]], quick: bool = False
+    ) -> tuple[str, Transcript]:
         """`audio` transcribed with everything said before it as the prompt (the worker runs in
         order, so every earlier segment is done); returns the prompt and the transcript."""
         prompt = " ".join(f.result().transcript.text for f in earlier).strip()
         started = time.perf_counter()
         part = self.speech.transcribe(
-            audio, prompt=prompt[-600:] or None, window_s=self.config.window_floor_s
+            audio,
+            prompt=prompt[-600:] or None,
+            window_s=self.config.window_floor_s,
+            vad=not quick,
+            word_times=not quick,
         )
         self.transcribing_s += time.perf_counter() - started
         return prompt, part
 
-    def _transcribe(self, audio: np.ndarray, earlier: list[Future[Heard]], whole: bool) -> Heard:
-        prompt, part = self._after(audio, earlier)
+    def _transcribe(
+        self,
+        audio: np.ndarray,
+        earlier: list[Future[Heard]],
+        whole: bool,
+        final: bool,
+        voiced: tuple[float, float] | None,
+    ) -> Heard:
+        """`voiced`: the quick tail's voiced span (seconds in `audio`), which its words fill."""
+        prompt, part = self._after(audio, earlier, quick=voiced is not None)
+        if voiced is not None:
+            part = _fitted(part, *voiced)
+        if final:
+            return Heard(part, can_end=False)  # the answer has ended: no one asks any more
         so_far = f"{prompt} {part.text}".strip()
         # A fragment shorter than min_segment_s is often misheard as a whole sentence ("differs
         # from" as "Difference."): the answer never ends by the short silence after one.
@@ -360,7 +416,7 @@ class LiveAnswer:
         segments (word times from the start of the answer)."""
         self._stop_counting()
         if self.open_from is not None:
-            self._close(self.samples)
+            self._close(self.samples, final=True)
         return self.snapshot()
 
     def snapshot(self) -> Transcript:
@@ -388,6 +444,17 @@ class LiveAnswer:
         if self.counted:
             self.counted = False
             self.listening.add(-1)
+
+
+def _fitted(transcript: Transcript, start: float, end: float) -> Transcript:
+    """The words' times stretched or shrunk to run from `start` to `end`, in the same proportions."""
+    words = transcript.words
+    if not words or end <= start:
+        return transcript
+    first, last = words[0].start, words[-1].end
+    scale = (end - start) / max(last - first, 1e-6)
+    moved = [Word(w.text, start + (w.start - first) * scale, start + (w.end - first) * scale) for w in words]
+    return Transcript(transcript.text, moved, transcript.language_probability)
 
 
 def _same(a: Word, b: Word) -> bool:

@@ -95,6 +95,15 @@ def without_repeats(transcript: Transcript) -> Transcript:
     return Transcript(" ".join(w.text for w in kept), kept, transcript.language_probability)
 
 
+def spread_words(text: str, start: float, end: float) -> list[Word]:
+    """`text`'s words over [start, end], each for a share of it by its length: the times of a
+    segment heard without word alignment. Its span is right; the gaps inside it are not measured."""
+    tokens = text.split()
+    lengths = np.cumsum([0] + [len(t) for t in tokens], dtype=float)
+    at = start + (end - start) * lengths / max(lengths[-1], 1.0)
+    return [Word(token, float(at[i]), float(at[i + 1])) for i, token in enumerate(tokens)]
+
+
 def _windowed_model(model_dir: Path, threads: int, compute_type: str) -> object:
     """A WhisperModel whose encoder sees only the calling thread's window (None: the full 30 s)."""
     from faster_whisper import WhisperModel
@@ -132,24 +141,38 @@ class SpeechToText:
         self.loops = 0  # decodes that looped and were decoded again: what the guard caught
 
     def transcribe(
-        self, audio: np.ndarray, prompt: str | None = None, window_s: float | None = None, vad: bool = True
+        self,
+        audio: np.ndarray,
+        prompt: str | None = None,
+        window_s: float | None = None,
+        vad: bool = True,
+        word_times: bool = True,
     ) -> Transcript:
         """`prompt`: what was said before this audio (Whisper continues it: names, spelling);
-        `window_s`: the encoder's window in seconds, at least the audio's length (None: 30 s).
-        A transcript that loops is decoded again (see the top)."""
+        `window_s`: the encoder's window in seconds, at least the audio's length (None: 30 s);
+        `word_times`: align each word (a second decoder pass); False spreads each of Whisper's
+        segments over its words by their length instead (`spread_words`).
+        A transcript that loops is decoded again (see the top), aligned."""
         seconds = len(audio) / SAMPLE_RATE
-        heard = self._decode(audio, prompt, window_s, vad)
+        heard = self._decode(audio, prompt, window_s, vad, word_times)
         if not looped(heard, seconds):
             return heard
         self.loops += 1
-        if prompt is None and window_s is None:
+        if prompt is None and window_s is None and word_times:
             return without_repeats(heard)  # already decoded as the upload path does
         again = self._decode(audio, None, None, vad)
         if not looped(again, seconds):
             return again
         return min((without_repeats(heard), without_repeats(again)), key=lambda t: len(t.words))
 
-    def _decode(self, audio: np.ndarray, prompt: str | None, window_s: float | None, vad: bool) -> Transcript:
+    def _decode(
+        self,
+        audio: np.ndarray,
+        prompt: str | None,
+        window_s: float | None,
+        vad: bool,
+        word_times: bool = True,
+    ) -> Transcript:
         seconds = len(audio) / SAMPLE_RATE
         frames = None
         if window_s is not None and seconds < 29.0:
@@ -162,7 +185,7 @@ class SpeechToText:
                 beam_size=self.beam_size,
                 temperature=list(self.temperatures),
                 vad_filter=vad,  # Silero VAD: skip silence, which also stops hallucinated text in it
-                word_timestamps=True,
+                word_timestamps=word_times,
                 condition_on_previous_text=False,
                 initial_prompt=prompt or None,
                 max_new_tokens=token_cap(seconds),
@@ -170,7 +193,11 @@ class SpeechToText:
             words, texts = [], []
             for segment in segments:
                 texts.append(segment.text.strip())
-                words += [Word(w.word.strip(), float(w.start), float(w.end)) for w in segment.words or []]
+                if word_times:
+                    words += [Word(w.word.strip(), float(w.start), float(w.end)) for w in segment.words or []]
+                else:
+                    end = min(float(segment.end), seconds)
+                    words += spread_words(segment.text, float(segment.start), end)
         finally:
             self.model.window.frames = None
         return Transcript(" ".join(t for t in texts if t), words, float(info.language_probability))
