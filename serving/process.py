@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -16,10 +17,25 @@ from mockmentor import REPO_ROOT
 SERVICE = "mockmentor.serving.service:MockMentor"
 
 
+# Below Linux's ephemeral range (32768-60999), which is where a bind to port 0 draws from. A port
+# the kernel handed us there could be handed again to BentoML's supervisor (circus), which
+# reserves its own control ports that way while the service starts: once it took the HTTP port
+# itself, and the service stopped with "Address already in use".
+PORTS = range(20000, 32000)
+
+
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    """A port nobody listens on now, outside the range the kernel picks ports from."""
+    pick = random.SystemRandom()
+    for _ in range(200):
+        port = pick.choice(PORTS)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {PORTS.start}-{PORTS.stop - 1} on 127.0.0.1")
 
 
 def start_service(
