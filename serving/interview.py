@@ -148,8 +148,7 @@ class InterviewEngine:
         """Prefill the next feedback prompt up to the answer while the candidate thinks and speaks."""
         if asked is None or not self.config.prefill_next_prompt:
             return
-        messages = feedback_messages(AnswerFacts(topic=topic, question=asked, answer=""))
-        threading.Thread(target=self.models.interviewer.warm, args=(messages, "Answer:"), daemon=True).start()
+        threading.Thread(target=self._warm, args=(topic, asked, ""), daemon=True).start()
 
     def prefill_answer(self, last: Turn, heard: str) -> None:
         """Prefill the feedback prompt through the answer heard so far (the live socket, while the
@@ -159,12 +158,15 @@ class InterviewEngine:
         answer = " ".join(heard.split())
         if question is None or not answer or not self.config.prefill_next_prompt:
             return
-        asked = last.next_question or question.spoken
-        messages = feedback_messages(AnswerFacts(topic=question.topic, question=asked, answer=answer))
+        self._warm(question.topic, last.next_question or question.spoken, answer)
+
+    def _warm(self, topic: str, asked: str, answer: str) -> None:
+        """The feedback prompt prefilled through `answer` (none yet: through "Answer:")."""
+        messages = feedback_messages(AnswerFacts(topic=topic, question=asked, answer=answer))
         try:
-            self.models.interviewer.warm(messages, through=f"Answer: {answer}")
+            self.models.interviewer.warm(messages, through=f"Answer: {answer}" if answer else "Answer:")
         except ValueError:  # the chat template changed the answer's text: nothing to gain, nothing lost
-            logger.warning("could not prefill the answer heard so far: the prompt does not hold it verbatim")
+            logger.warning("could not prefill the feedback prompt: it does not hold the answer verbatim")
 
     # ---- sessions -----------------------------------------------------------------------
     def start(

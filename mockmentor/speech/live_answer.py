@@ -43,7 +43,7 @@ from mockmentor.config import STRICT
 from .delivery import Word
 from .end_of_turn import judge
 from .pcm import SAMPLE_RATE, wav_bytes
-from .transcription import SpeechToText, Transcript, plain_word
+from .transcription import SpeechToText, Transcript, plain_word, spread_words
 from .voice_activity import WINDOW, VoiceActivity
 
 # A draft's last words change as more audio arrives (a word cut off at the draft's end, a
@@ -363,8 +363,8 @@ class LiveAnswer:
     ) -> Heard:
         """`voiced`: the quick tail's voiced span (seconds in `audio`), which its words fill."""
         prompt, part = self._after(audio, earlier, quick=voiced is not None)
-        if voiced is not None:
-            part = _fitted(part, *voiced)
+        if voiced is not None:  # its words over the voiced span (no gap in it is a pause)
+            part = Transcript(part.text, spread_words(part.text, *voiced), part.language_probability)
         if final:
             return Heard(part, can_end=False)  # the answer has ended: no one asks any more
         so_far = f"{prompt} {part.text}".strip()
@@ -444,17 +444,6 @@ class LiveAnswer:
         if self.counted:
             self.counted = False
             self.listening.add(-1)
-
-
-def _fitted(transcript: Transcript, start: float, end: float) -> Transcript:
-    """The words' times stretched or shrunk to run from `start` to `end`, in the same proportions."""
-    words = transcript.words
-    if not words or end <= start:
-        return transcript
-    first, last = words[0].start, words[-1].end
-    scale = (end - start) / max(last - first, 1e-6)
-    moved = [Word(w.text, start + (w.start - first) * scale, start + (w.end - first) * scale) for w in words]
-    return Transcript(transcript.text, moved, transcript.language_probability)
 
 
 def _same(a: Word, b: Word) -> bool:
