@@ -81,6 +81,7 @@ bench: models sandbox
 	python bench/llama_builds.py
 	python bench/transcription_settings.py
 	python bench/live_tail.py
+	python bench/live_tail.py --done-after-s 0.2 --variants configured no_early_tail --output bench/results/live_tail_done_later.json
 	python bench/service_latency.py
 	python bench/sandbox_throughput.py
 

@@ -6,9 +6,12 @@ frames, in real time) once per variant, with the service's sentence-end model as
 finished segment (as `serving/answer_socket.py` does, against the fitted threshold); then the
 answer ends and `finish` transcribes what is left. Variants, each the configured live settings
 with one change:
-  configured   configs/serving.yaml as served (`quick_tail: true`, 10 s window floor)
-  full_tail    `quick_tail: false`: the tail aligned word by word, a second VAD pass over it,
-               and the sentence-end model asked after it too (the previous release)
+  configured     configs/serving.yaml as served (`quick_tail: true`, `early_tail_s: 0.1`, 10 s
+                 window floor)
+  no_early_tail  `early_tail_s: 0`: the quick tail heard only after "done", not in the silence
+                 between the last word and "done" (the clip's own trailing silence)
+  full_tail      `quick_tail: false`: the tail aligned word by word, a second VAD pass over it,
+                 and the sentence-end model asked after it too (two releases back)
   floor_5s     `window_floor_s: 5`
 The same audio for every variant: the recorded clips in data/raw/speech and real Mohler student
 answers spoken by Piper (transcription_settings.clips). Reports per variant the time `finish`
@@ -16,7 +19,11 @@ took (p50 / p95 / max), the word error rate of the whole answer, the loops the t
 guard caught, and the speaking rate and long pauses delivery computes from the word times
 (against the configured variant's). Writes JSON.
 
-    python bench/live_tail.py [--answers 30] [--variants configured full_tail floor_5s]
+    python bench/live_tail.py [--answers 30] [--variants configured no_early_tail full_tail floor_5s]
+                              [--done-after-s 0.2] [--output bench/results/live_tail.json]
+
+`--done-after-s` feeds that much silence after each clip before Done: a candidate who stops and
+then presses it, the case the early tail is for (the clips end on their last word).
 """
 
 from __future__ import annotations
@@ -45,15 +52,18 @@ from mockmentor.speech.transcription import SpeechToText, Transcript
 FRAME = SAMPLE_RATE // 5  # 200 ms, as the page sends them
 VARIANTS = {
     "configured": {},
-    "full_tail": {"quick_tail": False},
+    "no_early_tail": {"early_tail_s": 0.0},
+    "full_tail": {"quick_tail": False, "early_tail_s": 0.0},
     "floor_5s": {"window_floor_s": 5.0},
 }
 
 
 def answer_live(
-    speech: SpeechToText, config: LiveAnswerConfig, audio: np.ndarray, can_end
+    speech: SpeechToText, config: LiveAnswerConfig, audio: np.ndarray, can_end, done_after_s: float = 0.0
 ) -> tuple[Transcript, float]:
-    """The clip fed in real time, then finished: (transcript, seconds `finish` took)."""
+    """The clip fed in real time, then `done_after_s` of silence (the candidate reaching for Done),
+    then finished: (transcript, seconds `finish` took)."""
+    audio = np.concatenate([audio, np.zeros(int(done_after_s * SAMPLE_RATE), np.float32)])
     live = LiveAnswer(speech, config, max_seconds=len(audio) / SAMPLE_RATE + 5, can_end=can_end)
     try:
         start = time.perf_counter()
@@ -71,6 +81,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--answers", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--done-after-s", type=float, default=0.0,
+        help="silence fed after each clip before Done (0: Done at the clip's end)",
+    )  # fmt: skip
     parser.add_argument("--variants", nargs="+", choices=sorted(VARIANTS), default=list(VARIANTS))
     parser.add_argument("--config", type=Path, default=REPO / "configs/serving.yaml")
     parser.add_argument("--output", type=Path, default=REPO / "bench/results/live_tail.json")
@@ -96,6 +110,7 @@ def main() -> None:
                 config,
                 samples,
                 lambda text, q=question: sentence_end.log_probability(q, text) >= rule.threshold,
+                args.done_after_s,
             )
             figures_of = delivery(transcript.text, transcript.words, serve.fillers, serve.pause_seconds)
             heard.append(transcript.text)
@@ -120,16 +135,19 @@ def main() -> None:
             "window_floor_s": serve.live_answer.window_floor_s,
             "quick_tail": serve.live_answer.quick_tail,
             "draft_every_s": serve.live_answer.draft_every_s,
+            "early_tail_s": serve.live_answer.early_tail_s,
         },
+        "done_after_s": args.done_after_s,
         "sentence_end": f"{rule.model} (log P(end) >= {rule.threshold:.2f}), 1 thread",
         "clips": {"recorded": sum(1 for n, _, _ in audio if not n.startswith("piper:")), "all": len(audio)},
         "finish_by_variant": by_variant,
     }
-    if {"configured", "full_tail"} <= by_variant.keys():
-        report["configured_over_full_tail"] = {
-            key: round(by_variant["configured"][key] / by_variant["full_tail"][key], 3)
-            for key in ("p50_s", "p95_s", "max_s")
-        }
+    for baseline in ("no_early_tail", "full_tail"):
+        if {"configured", baseline} <= by_variant.keys():
+            report[f"configured_over_{baseline}"] = {
+                key: round(by_variant["configured"][key] / by_variant[baseline][key], 3)
+                for key in ("p50_s", "p95_s", "max_s")
+            }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))

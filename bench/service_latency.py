@@ -31,10 +31,10 @@ size as the served model), so the cost of the served turns is measured in the sa
 then through the configured interviewer under each of `--settings` (default:
 first_clause_words=0, the reply's first sentence spoken whole, the baseline of the first clause).
 The live button path is timed again under each of `--live-settings` (default: the tail heard in
-full and no prefill of the answer heard so far, `live_answer.quick_tail=false,
-live_answer.prefill_answer=false`, as before the configuration's quick tail and answer prefill;
-and without the drafts of the segment being spoken, `live_answer.draft_every_s=0`, which the
-configuration runs every 2 s).
+full after "done" and no prefill of the answer heard so far, `live_answer.quick_tail=false,
+live_answer.early_tail_s=0,live_answer.prefill_answer=false`, the release before the quick tail;
+and the quick tail heard only after "done", `live_answer.early_tail_s=0`, as before the
+configuration hears it in the silence after the last word).
 
 Writes bench/results/service_latency.json.
 """
@@ -571,7 +571,9 @@ def warm_service(config: Path, work: Path, clip: tuple[str, bytes]) -> Iterator[
 
 
 # The live path before this release's quick tail and answer prefill: the baseline of the same run.
-PREVIOUS_LIVE_PATH = "live_answer.quick_tail=false,live_answer.prefill_answer=false"
+PREVIOUS_LIVE_PATH = ",".join(
+    f"live_answer.{setting}" for setting in ("quick_tail=false", "early_tail_s=0", "prefill_answer=false")
+)
 
 
 def main() -> None:
@@ -593,7 +595,7 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument(
         "--live-settings", nargs="*",
-        default=[PREVIOUS_LIVE_PATH, "live_answer.draft_every_s=0"],
+        default=[PREVIOUS_LIVE_PATH, "live_answer.early_tail_s=0"],
         help="serve settings (KEY=VALUE, several joined by commas) to time on the live button path, "
         "each in its own run",
     )  # fmt: skip

@@ -9,6 +9,7 @@ import itertools
 import json
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future
 from functools import cache
 from pathlib import Path
 
@@ -131,14 +132,23 @@ def heard_live(
     then_silence_s: float = 0.0,
     quick_tail: bool = True,
     asked: list[str] | None = None,
+    early_tail_s: float | None = None,
+    heard_early: list[Future] | None = None,
 ) -> LiveAnswer:
     """The clip (and `then_silence_s` of silence) fed frame by frame on a machine that keeps up
-    (each draft and segment is done before the next frame), then finished; the caller closes
-    it. `asked` collects what the sentence-end check was asked about."""
+    (each draft, tail heard early and segment is done before the next frame), then finished; the
+    caller closes it. `asked` collects what the sentence-end check was asked about, `heard_early`
+    each tail heard early; `early_tail_s` None: the configured default (0 without the quick tail)."""
     asked = [] if asked is None else asked
+    heard_early = [] if heard_early is None else heard_early
+    early = LiveAnswerConfig.early_tail_s if quick_tail else 0.0
     live = LiveAnswer(
         speech(),
-        LiveAnswerConfig(draft_every_s=draft_every_s, quick_tail=quick_tail),
+        LiveAnswerConfig(
+            draft_every_s=draft_every_s,
+            quick_tail=quick_tail,
+            early_tail_s=early if early_tail_s is None else early_tail_s,
+        ),
         60,
         can_end=lambda t: asked.append(t) is None,
     )
@@ -147,10 +157,68 @@ def heard_live(
         live.feed(frame)
         if live.draft is not None:
             live.draft.transcript.result()
+        if live.early_tail is not None and live.early_tail[1] not in heard_early:
+            heard_early.append(live.early_tail[1])
+            live.early_tail[1].result()
         for segment in live.segments:
             segment.heard.result()
     live.finish()
     return live
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("then_silence_s", [0.2, 0.6], ids=["done in the silence", "closed by a pause"])
+def test_a_tail_heard_in_the_silence_before_done_is_the_one_the_answer_keeps(then_silence_s: float) -> None:
+    """The candidate stops, and presses Done 0.2 s later (before the 0.3 s pause that closes a
+    segment), or after the pause closed it. The open tail was heard in that silence, on the same
+    audio: Done takes it as it is (nothing left to transcribe), and the pause's close adds only the
+    sentence-end check. Either way the answer reads exactly as without hearing it early."""
+    name = "LJ001-0003.wav"
+    heard_early: list[Future] = []
+    asked: list[str] = []
+    early = heard_live(name, 1.0, then_silence_s, heard_early=heard_early, asked=asked)
+    late = heard_live(name, 1.0, then_silence_s, early_tail_s=0.0)
+    try:
+        assert heard_early, "the tail was not heard in the silence"
+        last = early.segments[-1].heard
+        if then_silence_s < early.config.segment_pause_s:
+            assert last is heard_early[-1], "Done heard the tail again"
+            assert not last.result().can_end
+        else:
+            assert last is not heard_early[-1]
+            assert last.result().transcript is heard_early[-1].result().transcript
+            assert asked and plain(asked[-1]) == plain(early.snapshot().text), "the pause's close did not ask"
+        assert early.snapshot().text == late.snapshot().text
+    finally:
+        early.close()
+        late.close()
+
+
+@pytest.mark.slow
+def test_a_tail_heard_early_is_dropped_when_the_candidate_goes_on() -> None:
+    """A 0.2 s breath mid-answer: the tail heard in it is stale once speech goes on, and the
+    answer's end hears its own tail (with the words after the breath), as without hearing early."""
+    audio = clip("LJ001-0003.wav")
+    cut = int(3.0 * SAMPLE_RATE)
+    audio = np.concatenate([audio[:cut], np.zeros(int(0.2 * SAMPLE_RATE), np.float32), audio[cut:]])
+    texts, heard_early = [], []
+    for early_tail_s in (0.1, 0.0):
+        live = LiveAnswer(
+            speech(), LiveAnswerConfig(draft_every_s=0, early_tail_s=early_tail_s), 60, can_end=lambda t: True
+        )
+        try:
+            for frame in frames(audio):
+                live.feed(frame)
+                if live.early_tail is not None and live.early_tail[1] not in heard_early:
+                    heard_early.append(live.early_tail[1])
+                    live.early_tail[1].result()
+            texts.append(live.finish().text)
+            assert all(live.segments[-1].heard is not f for f in heard_early)
+        finally:
+            live.close()
+    assert heard_early, "no tail was heard in the breath"
+    assert plain(heard_early[0].result().transcript.text) != plain(texts[0]), "nothing said after the breath"
+    assert texts[0] == texts[1]
 
 
 @pytest.mark.slow

@@ -18,6 +18,14 @@ pass (it is open, so no pause in it reached `segment_pause_s`), no word alignmen
 share its span by length: delivery needs its end, and no gap inside it is a pause), and no
 sentence-end check (the answer is over).
 
+The candidate often stops before pressing Done, and an open segment has already gone quiet by
+then. So once it has been silent for `early_tail_s` (the quick tail's own margin after the last
+voiced window, or more), the tail is heard the quick way at once, before Done or the pause that
+would close it: the same audio, so the same words. Done then finds it heard or on its way; a
+pause that closes the segment reuses it and only asks the sentence-end model; speech that goes
+on makes it stale, and it is dropped. It is extra work for the worker, so like the drafts it
+runs only while few answers are spoken, and only when the worker is idle.
+
 Drafts are extra work for the cores: beside a second candidate speaking at the same time on 2
 cores they cost more than they saved (README). So the answers being spoken in one process share a
 count (`Listening`), and drafts run only while no more than `draft_max_listening` are.
@@ -90,6 +98,13 @@ class LiveAnswerConfig:
             "or a second VAD pass, and nothing asks whether the answer may end there (see the README)"
         },
     )
+    early_tail_s: float = field(
+        default=0.1,
+        metadata={
+            "help": "hear the open segment the quick way once it has been silent this long, before "
+            "Done or the pause that closes it (0: off; at least the quick tail's 0.1 s margin)"
+        },
+    )
     prefill_answer: bool = field(
         default=True,
         metadata={
@@ -123,6 +138,10 @@ class LiveAnswerConfig:
             raise ValueError("window_floor_s must be within [1, 30] and max_segment_s within [5, 28]")
         if self.draft_every_s and not 0.5 <= self.draft_every_s <= self.max_segment_s:
             raise ValueError("draft_every_s must be 0 (off) or within [0.5, max_segment_s]")
+        if self.early_tail_s and not TAIL_AFTER_VOICE_S <= self.early_tail_s < self.segment_pause_s:
+            raise ValueError(f"early_tail_s must be 0 (off) or in [{TAIL_AFTER_VOICE_S}, segment_pause_s)")
+        if self.early_tail_s and not self.quick_tail:
+            raise ValueError("early_tail_s needs quick_tail: it hears the tail the quick way, ahead of time")
         if self.draft_max_listening < 1:
             raise ValueError("draft_max_listening must be at least 1")
         if not 0 < self.vad_threshold < 1 or self.max_frame_ms < 20:
@@ -164,6 +183,18 @@ class Draft:
     transcript: Future[Transcript]
 
 
+@dataclass(frozen=True)
+class Tail:
+    """How the open segment would be heard if it closed now: the same plan gives the same audio,
+    so a tail heard early (`early_tail_s`) stands for one heard at the close."""
+
+    start: int  # sample offsets in the answer
+    heard_to: int
+    segments: int  # closed segments before it (none popped: a fragment is never quick)
+    after_cut: bool  # goes on from a draft's cut mid-speech
+    voiced: tuple[float, float] | None  # the quick tail's voiced span in its audio; None: heard in full
+
+
 @dataclass
 class Status:
     """What the page shows while the candidate answers."""
@@ -203,6 +234,7 @@ class LiveAnswer:
         self.draft: Draft | None = None  # of the segment being spoken, on the worker or done
         self.guess: list[Word] = []  # the last draft's words not kept yet (times in the answer)
         self.drafted_to = 0  # where the last draft ended
+        self.early_tail: tuple[Tail, Future[Heard]] | None = None  # the open segment heard early
         self.transcribing_s = 0.0  # the worker's time so far: what listening costs
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-answer")
 
@@ -230,6 +262,24 @@ class LiveAnswer:
                 self._close(ends_at, continuing=voiced)
         if self.config.draft_every_s and self.open_from is not None:
             self._next_draft()
+        if self.config.early_tail_s and self.open_from is not None:
+            self._hear_early()
+
+    def _hear_early(self) -> None:
+        """Hear the open segment as its quick tail once it has gone quiet (see the top)."""
+        silence = self.vad.judged_samples - self.vad.last_voiced_sample
+        if silence < self.config.early_tail_s * SAMPLE_RATE:
+            return
+        tail = self._tail(self.samples, final=True)
+        busy = self.draft is not None and not self.draft.transcript.done()
+        idle = not busy and all(s.heard.done() for s in self.segments)
+        few_listening = self.listening.count <= self.config.draft_max_listening
+        heard_already = self.early_tail is not None and self.early_tail[0] == tail
+        if tail.voiced is None or not idle or not few_listening or heard_already:
+            return
+        audio = self._audio()[tail.start : tail.heard_to]
+        earlier = [s.heard for s in self.segments]
+        self.early_tail = tail, self.worker.submit(self._transcribe, audio, earlier, False, True, tail.voiced)
 
     # ---- drafts of the segment being spoken ---------------------------------------------------
     def _next_draft(self) -> None:
@@ -297,6 +347,32 @@ class LiveAnswer:
         return (starts[int(np.argmin(energy))] + width // 2) if energy else lo
 
     # ---- segments ------------------------------------------------------------------------------
+    def _tail(self, end: int, final: bool) -> Tail:
+        """How the segment being spoken would be heard if it closed at `end` (changes nothing)."""
+        start = self.open_from or 0
+        segments = len(self.segments)
+        # Open without a pause as long as 0.3 s (segment_pause_s) since its start: nothing for
+        # a second VAD pass to drop, and no gap inside it that delivery counts as a pause.
+        quick = final and self.config.quick_tail
+        if self.segments and self.segments[-1].end - self.segments[-1].start < self.min_segment:
+            # A fragment ("differs from") heard alone invites Whisper to finish the sentence
+            # itself: it was transcribed for the pause's verdict, and is heard again with what followed.
+            start, segments, quick = self.segments[-1].start, segments - 1, False  # a pause between: in full
+        # A short piece that goes on from a draft's cut is no fragment: it ends a sentence begun
+        # before the cut, which Whisper has as its prompt.
+        before = self.segments[segments - 1] if segments else None
+        after_cut = before is not None and before.cut_in_speech and before.end == start
+        if not quick:
+            return Tail(start, end, segments, after_cut, None)
+        # Heard up to its last voiced window and a little after; its words are spread over the
+        # voiced part (after the pre-roll, unless it goes on from a cut mid-speech).
+        voice_ends = max(start, self.vad.last_voiced_sample)
+        heard_to = min(end, voice_ends + int(TAIL_AFTER_VOICE_S * SAMPLE_RATE))
+        pre_roll = int(self.config.pre_roll_s * SAMPLE_RATE)
+        voice_from = start if after_cut else min(start + pre_roll, voice_ends)
+        voiced = ((voice_from - start) / SAMPLE_RATE, (voice_ends - start) / SAMPLE_RATE)
+        return Tail(start, heard_to, segments, after_cut, voiced)
+
     def _close(self, end: int, continuing: bool = False, final: bool = False) -> None:
         """Close the segment being spoken at `end` and queue its transcription. `final`: the
         answer ended here, and the candidate waits for this segment alone (`quick_tail`)."""
@@ -304,32 +380,32 @@ class LiveAnswer:
             self.draft.transcript.cancel()  # not started yet: the segment's own transcription replaces it
             self.draft = None
         self.guess = []
-        start, self.open_from = self.open_from or 0, end if continuing else None
-        # Open without a pause as long as 0.3 s (segment_pause_s) since its start: nothing for
-        # a second VAD pass to drop, and no gap inside it that delivery counts as a pause.
-        quick = final and self.config.quick_tail
-        if self.segments and self.segments[-1].end - self.segments[-1].start < self.min_segment:
-            # A fragment ("differs from") heard alone invites Whisper to finish the sentence
-            # itself: it was transcribed for the pause's verdict, and is heard again with what followed.
-            start, quick = self.segments.pop().start, False  # a pause between them: heard in full
+        tail = self._tail(end, final)
+        # Closed at a pause, the segment heard early is the same audio: it stands (a pause's
+        # close only adds the sentence-end check).
+        early, self.early_tail = self.early_tail, None
+        if early is not None and not continuing and early[0] == self._tail(end, final=True):
+            tail = early[0]
+        else:
+            early = None
+        whole = end - tail.start >= self.min_segment or tail.after_cut
+        self.open_from = end if continuing else None
+        del self.segments[tail.segments :]  # a fragment, heard again with what follows
         earlier = [s.heard for s in self.segments]
-        # A short piece that goes on from a draft's cut is no fragment: it ends a sentence begun
-        # before the cut, which Whisper has as its prompt.
-        after_cut = bool(self.segments) and self.segments[-1].cut_in_speech and self.segments[-1].end == start
-        whole = end - start >= self.min_segment or after_cut
-        heard_to, voiced = end, None
-        if quick:
-            # Heard up to its last voiced window and a little after; its words are spread over
-            # the voiced part (after the pre-roll, unless it goes on from a cut mid-speech).
-            voice_ends = max(start, self.vad.last_voiced_sample)
-            heard_to = min(end, voice_ends + int(TAIL_AFTER_VOICE_S * SAMPLE_RATE))
-            voice_from = (
-                start if after_cut else min(start + int(self.config.pre_roll_s * SAMPLE_RATE), voice_ends)
-            )
-            voiced = ((voice_from - start) / SAMPLE_RATE, (voice_ends - start) / SAMPLE_RATE)
-        audio = self._audio()[start:heard_to]
-        heard = self.worker.submit(self._transcribe, audio, earlier, whole, final, voiced)
-        self.segments.append(Segment(start, end, heard))
+        if early is None:
+            audio = self._audio()[tail.start : tail.heard_to]
+            heard = self.worker.submit(self._transcribe, audio, earlier, whole, final, tail.voiced)
+        elif final:
+            heard = early[1]
+        else:
+            heard = self.worker.submit(self._may_end, early[1], earlier, whole)
+        self.segments.append(Segment(tail.start, end, heard))
+
+    def _may_end(self, early: Future[Heard], earlier: list[Future[Heard]], whole: bool) -> Heard:
+        """The segment heard early, with the sentence-end check its close asks for."""
+        part = early.result().transcript
+        so_far = " ".join(f.result().transcript.text for f in [*earlier, early]).strip()
+        return Heard(part, bool(so_far) and whole and self.can_end(so_far))
 
     def _audio(self) -> np.ndarray:
         if len(self.chunks) > 1:
