@@ -272,10 +272,8 @@ class LiveAnswer:
             return
         tail = self._tail(self.samples, final=True)
         busy = self.draft is not None and not self.draft.transcript.done()
-        idle = not busy and all(s.heard.done() for s in self.segments)
-        few_listening = self.listening.count <= self.config.draft_max_listening
         heard_already = self.early_tail is not None and self.early_tail[0] == tail
-        if tail.voiced is None or not idle or not few_listening or heard_already:
+        if tail.voiced is None or busy or not self._may_work_ahead() or heard_already:
             return
         audio = self._audio()[tail.start : tail.heard_to]
         earlier = [s.heard for s in self.segments]
@@ -293,14 +291,18 @@ class LiveAnswer:
             if draft.transcript.exception() is None:
                 self._keep_agreed(draft)
         start = self.open_from or 0
-        idle = all(s.heard.done() for s in self.segments)
-        few_listening = self.listening.count <= self.config.draft_max_listening
         due = self.samples - max(self.drafted_to, start) >= self.config.draft_every_s * SAMPLE_RATE
-        if idle and few_listening and due:
+        if due and self._may_work_ahead():
             end = self.drafted_to = self.samples
             audio = self._audio()[start:end]
             earlier = [s.heard for s in self.segments]
             self.draft = Draft(start, end, self.worker.submit(self._transcribe_draft, audio, earlier))
+
+    def _may_work_ahead(self) -> bool:
+        """May the worker hear ahead (a draft, a tail heard early): every closed segment is done
+        and no more than `draft_max_listening` answers are being spoken in the process."""
+        idle = all(s.heard.done() for s in self.segments)
+        return idle and self.listening.count <= self.config.draft_max_listening
 
     def _transcribe_draft(self, audio: np.ndarray, earlier: list[Future[Heard]]) -> Transcript:
         return self._after(audio, earlier)[1]
@@ -384,10 +386,10 @@ class LiveAnswer:
         # Closed at a pause, the segment heard early is the same audio: it stands (a pause's
         # close only adds the sentence-end check).
         early, self.early_tail = self.early_tail, None
-        if early is not None and not continuing and early[0] == self._tail(end, final=True):
-            tail = early[0]
-        else:
+        if early is None or continuing or early[0] != (tail if final else self._tail(end, final=True)):
             early = None
+        else:
+            tail = early[0]
         whole = end - tail.start >= self.min_segment or tail.after_cut
         self.open_from = end if continuing else None
         del self.segments[tail.segments :]  # a fragment, heard again with what follows
@@ -403,9 +405,8 @@ class LiveAnswer:
 
     def _may_end(self, early: Future[Heard], earlier: list[Future[Heard]], whole: bool) -> Heard:
         """The segment heard early, with the sentence-end check its close asks for."""
-        part = early.result().transcript
-        so_far = " ".join(f.result().transcript.text for f in [*earlier, early]).strip()
-        return Heard(part, bool(so_far) and whole and self.can_end(so_far))
+        prompt = " ".join(f.result().transcript.text for f in earlier).strip()
+        return self._verdict(prompt, early.result().transcript, whole)
 
     def _audio(self) -> np.ndarray:
         if len(self.chunks) > 1:
@@ -443,6 +444,10 @@ class LiveAnswer:
             part = Transcript(part.text, spread_words(part.text, *voiced), part.language_probability)
         if final:
             return Heard(part, can_end=False)  # the answer has ended: no one asks any more
+        return self._verdict(prompt, part, whole)
+
+    def _verdict(self, prompt: str, part: Transcript, whole: bool) -> Heard:
+        """The segment `part`, heard after `prompt`, with whether the answer may end after it."""
         so_far = f"{prompt} {part.text}".strip()
         # A fragment shorter than min_segment_s is often misheard as a whole sentence ("differs
         # from" as "Difference."): the answer never ends by the short silence after one.
