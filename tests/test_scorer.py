@@ -215,6 +215,34 @@ def test_a_keyword_list_is_the_reference_in_order_in_one_run_and_a_real_answer_i
     assert lexical(question, reference, "push and pop")["content_run"] == pytest.approx(np.log1p(1))
 
 
+@pytest.mark.parametrize(
+    ("question", "reference", "right", "hollow"),
+    [
+        (  # Mohler 5.4: the real answer (graded 5) gives the size; the list only restates "sorted"
+            "What is the base case for a recursive implementation of merge sort?",
+            "When the size of the array to be sorted is 1 (or 2)",
+            "array of length 1",
+            "array sorted",
+        ),
+        (  # Mohler 11.5: "itself" is a stop word, and it is the whole point
+            "What is a recursive function?",
+            "A function that calls itself.",
+            "a function that calls itself in the definition code",
+            "function calls",
+        ),
+    ],
+)
+def test_beyond_recall_counts_what_the_reference_adds_to_the_question(
+    question: str, reference: str, right: str, hollow: str
+) -> None:
+    """Reference recall cannot tell these apart (the list has as much of the reference's content
+    words, or more); what the reference says beyond the question can."""
+    said, listed = lexical(question, reference, right), lexical(question, reference, hollow)
+    assert listed["reference_recall"] >= said["reference_recall"]
+    assert said["beyond_recall"] > listed["beyond_recall"]
+    assert lexical(question, reference, question)["beyond_recall"] == 0.0  # the question read back
+
+
 def test_each_robustness_kind_scores_low_on_held_out_questions(evaluated: dict) -> None:
     """Unseen-question folds: the trees never saw the question, its answers or its robustness rows.
     Every kind meets the shipped model's goal (mean <= 1) even with a few encoder steps (another

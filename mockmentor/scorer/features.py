@@ -35,6 +35,13 @@
   non_answer_similarity  the pretrained cosine to the closest of a few ways of saying "I have
                        no answer" (NON_ANSWER_ANCHORS): a hedge is near them in any wording,
                        a short real answer ("Refining and coding") is not
+  beyond_recall        share of what the reference adds to the question that the answer says
+                       too: content words, numbers and the few function words that carry a
+                       definition ("itself", "once", "one"), each cut to four letters so "sorted"
+                       is the question's "sort". For merge sort's base case "array of length 1"
+                       says "array" and "1", the list "array sorted" only "array", though its
+                       reference_recall is higher. The off-topic detector does not read it
+                       (stacker.py)
   answer_words         log(1 + words in the answer)
   reference_words      log(1 + words in the reference)
   knn_score            similarity-weighted human score of the most similar graded answers to
@@ -63,7 +70,7 @@ FEATURES = [
     "tfidf_question", "reference_recall", "reference_precision", "new_words", "question_share",
     "filler_share", "stop_share", "reference_order", "content_run", "question_rank",
     "other_question_gap", "other_reference_gap",
-    "non_answer_similarity",
+    "non_answer_similarity", "beyond_recall",
     "answer_words", "reference_words", "knn_score", "knn_top", "knn_full",
 ]  # fmt: skip
 KNN_FEATURES = ["knn_score", "knn_top", "knn_full"]
@@ -110,6 +117,29 @@ def content_words(text: str) -> list[str]:
     return [w for w in _WORD.findall(text.lower()) if w not in ENGLISH_STOP_WORDS and len(w) > 2]
 
 
+# Function words that carry the point of a definition: "a function that calls itself", "only once".
+_KEPT = {
+    "itself", "themselves", "once", "only", "one", "no", "not", "none", "never", "every", "each",
+    "all", "first", "last",
+}  # fmt: skip
+_TOKEN = re.compile(r"[a-z]+|[0-9]+|\\0")
+
+
+def _keys(text: str) -> set[str]:
+    """Content words, numbers and the words of _KEPT, each cut to four letters ("sorted" is "sort")."""
+    return {
+        w[:4]
+        for w in _TOKEN.findall(text.lower())
+        if w in _KEPT or w.isdigit() or w == "\\0" or (w not in ENGLISH_STOP_WORDS and len(w) > 2)
+    }
+
+
+def beyond_question_recall(question: str, reference: str, answer: str) -> float:
+    """Share of what the reference adds to the question that the answer says too."""
+    beyond = _keys(reference) - _keys(question)
+    return len(beyond & _keys(answer)) / len(beyond) if beyond else 1.0
+
+
 def longest_content_run(answer: str) -> int:
     """The most content words in a row, with no function word or punctuation between them."""
     best = 0
@@ -141,6 +171,7 @@ def lexical(question: str, reference: str, answer: str) -> dict[str, float]:
         "stop_share": len(function) / max(len(spoken), 1),
         "reference_order": in_order(meant, stated) / max(len(meant), 1),
         "content_run": float(np.log1p(longest_content_run(answer))),
+        "beyond_recall": beyond_question_recall(question, reference, answer),
         "answer_words": float(np.log1p(len(answer.split()))),
         "reference_words": float(np.log1p(len(reference.split()))),
     }
