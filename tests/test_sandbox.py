@@ -165,7 +165,7 @@ def test_deleting_files_touches_only_the_runs_own_folder(
         "for root in ('/work', '/tmp', '/task', " + repr(str(tmp_path)) + "):\n"
         "    shutil.rmtree(root, ignore_errors=True)\n"
         # one file of each read-only system tree, not the whole tree: walking all of /usr/lib
-        # spends the run's CPU limit on a slow machine, and the run then times out before it says
+        # spent the run's CPU limit on a slow machine, which timed out before reporting anything
         "for path in ('/usr/lib/os-release', sys.executable, '/etc/passwd'):\n"
         "    try:\n"
         "        os.remove(path)\n"
