@@ -48,7 +48,7 @@ from .interviewer_metrics import (
     topic_material,
     turn_metrics,
 )
-from .plan_verdicts import verdict_agreement
+from .plan_verdicts import every_fold, verdict_agreement
 from .served_turns import served_turn
 from .template_turns import template_turn
 
@@ -160,16 +160,20 @@ def planned_verdicts(
     config: EvaluateInterviewerConfig, examples: list[dict], rule: CoverageRule, coverage: KeyPointCoverage
 ) -> dict:
     """The plan's verdicts on every graded answer to the held-out Mohler questions (not only the
-    written ones), from the scores the scorer gives a question it never saw."""
+    written ones), from the scores the scorer gives a question it never saw; `every_fold`: the
+    same on all five folds' answers, pooled and per fold (how much one fold's kappa moves)."""
     questions = {e["question_id"] for e in examples if e["source"] == "mohler"}
-    predictions = pd.read_parquet(config.uq_predictions)
-    predictions = predictions[predictions["question_id"].isin(questions)]
     graders = pd.read_parquet(config.processed_dir / "answers.parquet").set_index("id")
-    predictions = predictions.join(graders[["grader1", "grader2"]])
+    predictions = pd.read_parquet(config.uq_predictions).join(graders[["grader1", "grader2"]])
     key_points = (
         pd.read_parquet(config.processed_dir / "questions.parquet").set_index("id")["key_points"].map(list)
-    )
-    return verdict_agreement(predictions, key_points.to_dict(), rule, coverage, config.full_marks)
+    ).to_dict()
+
+    def agreement(rows: pd.DataFrame) -> dict:
+        return verdict_agreement(rows, key_points, rule, coverage, config.full_marks)
+
+    report = agreement(predictions[predictions["question_id"].isin(questions)])
+    return report | {"every_fold": every_fold(predictions, agreement)}
 
 
 def goals(measured: dict) -> dict:
@@ -296,7 +300,9 @@ def main(config_path: Path = Path("configs/interviewer.yaml")) -> dict:
                 }
             )
         )
-        mlflow.log_metric("verdict_kappa", report["verdict_vs_graders"]["cohen_kappa"])
+        verdicts = report["verdict_vs_graders"]
+        mlflow.log_metric("verdict_kappa", verdicts["cohen_kappa"])
+        mlflow.log_metric("verdict_kappa_every_fold", verdicts["every_fold"]["cohen_kappa"])
         for path in (config.metrics, config.samples, config.plot, config.replies):
             mlflow.log_artifact(str(path))
     return report

@@ -7,9 +7,16 @@ real answers to the held-out questions, each scored by the unseen-question fold 
 `evaluate_scorer` (evaluation/predictions/uq_scores.parquet), exactly as the service would plan
 it; the label is the graders' mean score cut into the same bands the written turns use. The
 two graders' own bands, one against the other, show how reproducible those bands are at all.
+
+One fold is 17 questions, and its kappa moves with the fold: `every_fold` plans the verdicts on
+all five folds' answers (each still scored by a scorer that never saw its question), pooled and
+fold by fold. The coverage rule's three parameters were fitted on written turns of the other
+folds' answers, so outside the held-out fold it has seen the writers' judgements, not the scores.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import pandas as pd
 from sklearn.metrics import cohen_kappa_score, confusion_matrix
@@ -62,3 +69,11 @@ def verdict_agreement(
             "counts": confusion_matrix(graders, planned, labels=list(BANDS)).tolist(),
         },
     }
+
+
+def every_fold(predictions: pd.DataFrame, agreement: Callable[[pd.DataFrame], dict]) -> dict:
+    """Cohen's kappa on every fold's answers, pooled and per fold; `agreement(rows)` is
+    `verdict_agreement` on those rows with the rule, points and bands fixed."""
+    pooled = agreement(predictions)
+    per_fold = {str(fold): agreement(rows)["cohen_kappa"] for fold, rows in predictions.groupby("fold")}
+    return {k: pooled[k] for k in ("answers", "questions", "cohen_kappa")} | {"per_fold_kappa": per_fold}

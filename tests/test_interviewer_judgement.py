@@ -12,7 +12,7 @@ import yaml
 from conftest import REPO
 
 from mockmentor.evaluation.judge_interviewer import judge_messages, margin, outcome, preference
-from mockmentor.evaluation.plan_verdicts import verdict_agreement
+from mockmentor.evaluation.plan_verdicts import every_fold, verdict_agreement
 from mockmentor.evaluation.template_turns import template_turn
 from mockmentor.interviewer.coverage import CoverageRule, KeyPointCoverage
 from mockmentor.interviewer.leak import leaked_points
@@ -75,6 +75,28 @@ def test_planned_verdicts_follow_the_score_they_are_given(built_dialogues: Path,
     result = verdict_agreement(flagged, key_points, rule, coverage, 4.5)
     assert result["flagged_off_topic"] == len(frame)
     assert [sum(row[:2]) for row in result["confusion"]["counts"]] == [0, 0, 0]  # all called off track
+
+
+def test_every_fold_pools_the_folds_and_keeps_each_ones_kappa(built_dialogues: Path, fold_answers) -> None:
+    """A fold planned from scores that belong to other answers shows in its own kappa and pulls
+    the pooled one down; the fold planned from the graders' scores keeps its high kappa."""
+    frame, key_points = fold_answers
+    rule = CoverageRule.read(built_dialogues / "dialogues/coverage.json")
+    coverage = KeyPointCoverage(resolved_path("scorer-encoder"))
+    questions = sorted(key_points)
+    honest = frame.assign(
+        stacked=frame["score"],
+        stacked_off_topic=False,
+        fold=[int(questions.index(q) >= 3) for q in frame["question_id"]],
+    )
+    wrong = honest["fold"] == 1
+    mixed = honest.copy()
+    mixed.loc[wrong, "stacked"] = honest.loc[wrong, "stacked"].sample(frac=1, random_state=0).to_numpy()
+    result = every_fold(mixed, lambda rows: verdict_agreement(rows, key_points, rule, coverage, 4.5))
+    assert result["answers"] == len(frame) and result["questions"] == 6
+    assert set(result["per_fold_kappa"]) == {"0", "1"}
+    assert result["per_fold_kappa"]["0"] >= 0.8 > 0.3 > result["per_fold_kappa"]["1"], result
+    assert result["per_fold_kappa"]["1"] < result["cohen_kappa"] < result["per_fold_kappa"]["0"]
 
 
 def test_a_judge_that_always_says_a_prefers_nothing() -> None:
