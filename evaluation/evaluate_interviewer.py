@@ -48,7 +48,7 @@ from .interviewer_metrics import (
     topic_material,
     turn_metrics,
 )
-from .plan_verdicts import every_fold, verdict_agreement
+from .plan_verdicts import every_fold, verdict_agreement, with_verdicts
 from .served_turns import served_turn
 from .template_turns import template_turn
 
@@ -169,11 +169,11 @@ def planned_verdicts(
         pd.read_parquet(config.processed_dir / "questions.parquet").set_index("id")["key_points"].map(list)
     ).to_dict()
 
-    def agreement(rows: pd.DataFrame) -> dict:
-        return verdict_agreement(rows, key_points, rule, coverage, config.full_marks)
-
-    report = agreement(predictions[predictions["question_id"].isin(questions)])
-    return report | {"every_fold": every_fold(predictions, agreement)}
+    # Planned once: the coverage similarities are the slow part, and every fold reuses them.
+    planned = with_verdicts(predictions, key_points, rule, coverage)
+    held_out = planned[planned["question_id"].isin(questions)]
+    report = verdict_agreement(held_out, config.full_marks, rule.wrong)
+    return report | {"every_fold": every_fold(planned, config.full_marks, rule.wrong)}
 
 
 def goals(measured: dict) -> dict:

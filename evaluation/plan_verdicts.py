@@ -16,8 +16,6 @@ folds' answers, so outside the held-out fold it has seen the writers' judgements
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pandas as pd
 from sklearn.metrics import cohen_kappa_score, confusion_matrix
 
@@ -26,13 +24,14 @@ from mockmentor.interviewer.score_bands import BANDS, band
 from mockmentor.interviewer.turn import plan_verdict
 
 
-def plan_verdicts(
+def with_verdicts(
     predictions: pd.DataFrame,
     key_points: dict[str, list[str]],
     rule: CoverageRule,
     coverage: KeyPointCoverage,
-) -> list[str]:
-    """The service's verdict on each scored answer (`stacked` score, `stacked_off_topic` flag)."""
+) -> pd.DataFrame:
+    """`predictions` with the service's verdict on each scored answer (`stacked` score,
+    `stacked_off_topic` flag) in a `verdict` column: planned once, measured on any subset."""
     points = [key_points[q] for q in predictions["question_id"]]
     similarities = coverage.similarities(predictions["answer"].tolist(), points)
     verdicts = []
@@ -40,40 +39,38 @@ def plan_verdicts(
         hits = [] if row.stacked_off_topic else rule.covered(sims, row.stacked)
         missed = [p for p, hit in zip(question_points, hits, strict=False) if not hit]
         verdicts.append(plan_verdict(bool(row.stacked_off_topic), missed, float(row.stacked), rule.wrong))
-    return verdicts
+    return predictions.assign(verdict=verdicts)
 
 
-def verdict_agreement(
-    predictions: pd.DataFrame,
-    key_points: dict[str, list[str]],
-    rule: CoverageRule,
-    coverage: KeyPointCoverage,
-    full_marks: float,
-) -> dict:
-    """Cohen's kappa and the confusion of the planned verdicts against the graders' bands (an
-    answer flagged off topic counts as off track, the band a grader would give it)."""
-    verdicts = plan_verdicts(predictions, key_points, rule, coverage)
-    planned = ["off_track" if v == "off_topic" else v for v in verdicts]
-    graders = [band(s, full_marks, rule.wrong) for s in predictions["score"]]
+def verdict_agreement(planned: pd.DataFrame, full_marks: float, wrong: float) -> dict:
+    """Cohen's kappa and the confusion of the planned verdicts (`with_verdicts`) against the
+    graders' bands (an answer flagged off topic counts as off track, the band a grader would give
+    it); `wrong` is the coverage rule's score below which an answer is off track."""
+    verdicts = planned["verdict"].tolist()
+    called = ["off_track" if v == "off_topic" else v for v in verdicts]
+    graders = [band(s, full_marks, wrong) for s in planned["score"]]
     # How far the graders' bands are reproducible at all: one grader's band against the other's.
-    one, other = ([band(s, full_marks, rule.wrong) for s in predictions[g]] for g in ("grader1", "grader2"))
+    one, other = ([band(s, full_marks, wrong) for s in planned[g]] for g in ("grader1", "grader2"))
     return {
-        "answers": len(planned),
-        "questions": int(predictions["question_id"].nunique()),
-        "cohen_kappa": round(float(cohen_kappa_score(graders, planned, labels=list(BANDS))), 4),
+        "answers": len(called),
+        "questions": int(planned["question_id"].nunique()),
+        "cohen_kappa": round(float(cohen_kappa_score(graders, called, labels=list(BANDS))), 4),
         "graders_with_each_other_kappa": round(float(cohen_kappa_score(one, other, labels=list(BANDS))), 4),
-        "flagged_off_topic": sum(v == "off_topic" for v in verdicts),
+        "flagged_off_topic": verdicts.count("off_topic"),
         "confusion": {
             "rows_graders": list(BANDS),
             "columns_planned": list(BANDS),
-            "counts": confusion_matrix(graders, planned, labels=list(BANDS)).tolist(),
+            "counts": confusion_matrix(graders, called, labels=list(BANDS)).tolist(),
         },
     }
 
 
-def every_fold(predictions: pd.DataFrame, agreement: Callable[[pd.DataFrame], dict]) -> dict:
-    """Cohen's kappa on every fold's answers, pooled and per fold; `agreement(rows)` is
-    `verdict_agreement` on those rows with the rule, points and bands fixed."""
-    pooled = agreement(predictions)
-    per_fold = {str(fold): agreement(rows)["cohen_kappa"] for fold, rows in predictions.groupby("fold")}
+def every_fold(planned: pd.DataFrame, full_marks: float, wrong: float) -> dict:
+    """Cohen's kappa of the planned verdicts (`with_verdicts`) on every fold's answers, pooled and
+    per fold."""
+    pooled = verdict_agreement(planned, full_marks, wrong)
+    per_fold = {
+        str(fold): verdict_agreement(rows, full_marks, wrong)["cohen_kappa"]
+        for fold, rows in planned.groupby("fold")
+    }
     return {k: pooled[k] for k in ("answers", "questions", "cohen_kappa")} | {"per_fold_kappa": per_fold}

@@ -12,7 +12,7 @@ import yaml
 from conftest import REPO
 
 from mockmentor.evaluation.judge_interviewer import judge_messages, margin, outcome, preference
-from mockmentor.evaluation.plan_verdicts import every_fold, verdict_agreement
+from mockmentor.evaluation.plan_verdicts import every_fold, verdict_agreement, with_verdicts
 from mockmentor.evaluation.template_turns import template_turn
 from mockmentor.interviewer.coverage import CoverageRule, KeyPointCoverage
 from mockmentor.interviewer.leak import leaked_points
@@ -65,14 +65,18 @@ def test_planned_verdicts_follow_the_score_they_are_given(built_dialogues: Path,
     coverage = KeyPointCoverage(resolved_path("scorer-encoder"))
     honest = frame.assign(stacked=frame["score"], stacked_off_topic=False)
     shuffled = honest.assign(stacked=honest["stacked"].sample(frac=1, random_state=0).to_numpy())
-    agreed = verdict_agreement(honest, key_points, rule, coverage, full_marks=4.5)
+
+    def agreement(scored: pd.DataFrame) -> dict:
+        return verdict_agreement(with_verdicts(scored, key_points, rule, coverage), 4.5, rule.wrong)
+
+    agreed = agreement(honest)
     assert agreed["answers"] == len(frame) and agreed["questions"] == 6
     assert agreed["cohen_kappa"] >= 0.8, agreed
     # one grader's bands against the other's: the ceiling a plan could hope to reach
     assert -1 <= agreed["graders_with_each_other_kappa"] < agreed["cohen_kappa"]
-    assert verdict_agreement(shuffled, key_points, rule, coverage, 4.5)["cohen_kappa"] < 0.3
+    assert agreement(shuffled)["cohen_kappa"] < 0.3
     flagged = honest.assign(stacked_off_topic=True)
-    result = verdict_agreement(flagged, key_points, rule, coverage, 4.5)
+    result = agreement(flagged)
     assert result["flagged_off_topic"] == len(frame)
     assert [sum(row[:2]) for row in result["confusion"]["counts"]] == [0, 0, 0]  # all called off track
 
@@ -92,7 +96,7 @@ def test_every_fold_pools_the_folds_and_keeps_each_ones_kappa(built_dialogues: P
     wrong = honest["fold"] == 1
     mixed = honest.copy()
     mixed.loc[wrong, "stacked"] = honest.loc[wrong, "stacked"].sample(frac=1, random_state=0).to_numpy()
-    result = every_fold(mixed, lambda rows: verdict_agreement(rows, key_points, rule, coverage, 4.5))
+    result = every_fold(with_verdicts(mixed, key_points, rule, coverage), 4.5, rule.wrong)
     assert result["answers"] == len(frame) and result["questions"] == 6
     assert set(result["per_fold_kappa"]) == {"0", "1"}
     assert result["per_fold_kappa"]["0"] >= 0.8 > 0.3 > result["per_fold_kappa"]["1"], result
