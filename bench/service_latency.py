@@ -30,11 +30,13 @@ same clips then go through each of `--interviewers` (default: the untuned packag
 size as the served model), so the cost of the served turns is measured in the same run, and
 then through the configured interviewer under each of `--settings` (default:
 first_clause_words=0, the reply's first sentence spoken whole, the baseline of the first clause).
-The live button path is timed again under each of `--live-settings` (default: the tail heard in
-full after "done" and no prefill of the answer heard so far, `live_answer.quick_tail=false,
-live_answer.early_tail_s=0,live_answer.prefill_answer=false`, the release before the quick tail;
-and the quick tail heard only after "done", `live_answer.early_tail_s=0`, as before the
-configuration hears it in the silence after the last word).
+The live button path is timed again under each of `--live-settings` (default: the reply's opening
+clause split off only once its whole first sentence is written, `early_opening=false`, the
+release before the opening went out early; the tail heard in full after "done" and no prefill of
+the answer heard so far, `live_answer.quick_tail=false, live_answer.early_tail_s=0,
+live_answer.prefill_answer=false`, the release before the quick tail; and the quick tail heard
+only after "done", `live_answer.early_tail_s=0`, as before the configuration hears it in the
+silence after the last word).
 
 Writes bench/results/service_latency.json.
 """
@@ -595,7 +597,7 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument(
         "--live-settings", nargs="*",
-        default=[PREVIOUS_LIVE_PATH, "live_answer.early_tail_s=0"],
+        default=["early_opening=false", PREVIOUS_LIVE_PATH, "live_answer.early_tail_s=0"],
         help="serve settings (KEY=VALUE, several joined by commas) to time on the live button path, "
         "each in its own run",
     )  # fmt: skip

@@ -81,6 +81,12 @@ class EvaluateInterviewerConfig:
         metadata={"help": "cosine to the topic's material that counts as on topic"}
     )
     max_new_tokens: int = field(metadata={"help": "reply length cap"})
+    served_opening_words: int = field(
+        metadata={
+            "help": "the service's first_clause_words (configs/serving.yaml) with early_opening on, "
+            "0 with it off: the guard serves the held-out replies as the service would"
+        }
+    )
     max_examples: int = field(metadata={"help": "evaluate the first N prompts (0: all)"})
     agreement_prompts: int = field(metadata={"help": "prompts the transformers path also decodes"})
     sample_turns: int = field(metadata={"help": "side-by-side samples to save"})
@@ -89,6 +95,8 @@ class EvaluateInterviewerConfig:
     def __post_init__(self) -> None:
         if not 0 < self.on_topic_threshold < 1:
             raise ValueError("on_topic_threshold must be within (0, 1)")
+        if self.served_opening_words < 0:
+            raise ValueError("served_opening_words must be 0 (off) or more")
         if self.max_new_tokens < 16:
             raise ValueError("max_new_tokens below 16 cannot hold a turn")
         if not 0 < self.full_marks <= 5:
@@ -243,7 +251,10 @@ def main(config_path: Path = Path("configs/interviewer.yaml")) -> dict:
             Interviewer(files, "llama.cpp", config.max_new_tokens), examples, name
         )
     agreement = replies.pop("tuned_transformers")
-    served = [served_turn(replies["tuned"][i], e["facts"], seed=i) for i, e in enumerate(examples)]
+    served = [
+        served_turn(replies["tuned"][i], e["facts"], seed=i, opening_words=config.served_opening_words)
+        for i, e in enumerate(examples)
+    ]
     replies["served"] = [turn.text for turn in served]
     # the service answers an off-topic answer itself: the served measures are over the turns it
     # asks the model for

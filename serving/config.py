@@ -45,6 +45,13 @@ class ServeConfig:
             "(its audio plays while the rest is made); 0 speaks whole sentences"
         }
     )
+    early_opening: bool = field(
+        metadata={
+            "help": "speak that opening clause as soon as the model has written it, before its sentence "
+            "ends, when it keeps the contract by itself (the guard then cuts rather than skips a "
+            "sentence that breaks it later; evaluate_interviewer's served_opening_words must agree)"
+        }
+    )
     max_new_tokens: int = field(metadata={"help": "longest interviewer reply, in tokens"})
     questions_per_session: int = field(metadata={"help": "planned main questions per interview"})
     probes_per_question: int = field(metadata={"help": "follow-up questions on missed points per question"})

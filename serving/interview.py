@@ -474,7 +474,8 @@ class InterviewEngine:
             yield OFF_TOPIC_AGAIN, "template"
             yield (f"Next question: {next_text}" if next_text else CLOSING), "template"
         else:
-            model_sentences = sentence_stream(self.models.interviewer.stream(prompt, stop=p.stop))
+            opening = self.config.first_clause_words if self.config.early_opening else 0
+            model_sentences = sentence_stream(self.models.interviewer.stream(prompt, stop=p.stop), opening)
             yield from guarded_feedback(model_sentences, facts, decision.probe, next_text, seed=p.position)
 
     def _speak(self, p: Pending, sentence: str, first: bool, since: float) -> schemas.Spoken:

@@ -66,3 +66,13 @@ def test_the_bento_overlay_serves_the_folders_the_pipeline_wrote() -> None:
     packed = load_serve_config(REPO / "configs/bento/serving.yaml")
     assert (packed.scorer, packed.interviewer) == ("models/scorer", "models/interviewer")
     assert packed.roles == load_serve_config(REPO / "configs/serving.yaml").roles
+
+
+def test_the_evaluation_serves_the_held_out_replies_as_the_service_does() -> None:
+    """The served column of evaluate_interviewer speaks the first sentence's opening clause ahead of
+    it exactly when the service does: the guard then cuts a sentence it would otherwise skip."""
+    serve = load_serve_config(REPO / "configs/serving.yaml")
+    evaluation = load_section(
+        REPO / "configs/interviewer.yaml", "evaluate_interviewer", EvaluateInterviewerConfig
+    )
+    assert evaluation.served_opening_words == (serve.first_clause_words if serve.early_opening else 0)

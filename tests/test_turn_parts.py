@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from mockmentor.interviewer.guard import CLOSING, guarded_feedback, sentence_stream
+from collections.abc import Iterator
+
+from mockmentor.interviewer.guard import (
+    CLOSING,
+    OPENING_ENDINGS,
+    Opening,
+    guarded_feedback,
+    opening_clause,
+    sentence_stream,
+)
 from mockmentor.interviewer.templates import fallback_hint
 from mockmentor.interviewer.turn import AnswerFacts, parse_turn
 from mockmentor.speech.delivery import Word, count_fillers, delivery
@@ -19,6 +28,16 @@ FACTS = AnswerFacts(
     missed=["A node that has no children."],
     hint="A node that has no children.",
     next_question="What is a binary tree?",
+)
+
+# A held-out Mohler answer whose one missed point holds three facts.
+POINT = "They both involve repetition; they both have termination tests; they can both occur infinitely."
+SIMILARITIES = AnswerFacts(
+    topic="intro-programming",
+    question="What are the similarities between iteration and recursion?",
+    answer="Writing either wrongly can result in infinite loops, both do the same task over and over.",
+    missed=[POINT],
+    hint=POINT,
 )
 
 
@@ -85,14 +104,7 @@ def test_a_leaking_feedback_sentence_is_never_spoken() -> None:
 
 def test_a_sentence_that_gives_away_one_fact_of_a_point_is_never_spoken() -> None:
     """A served turn of the tuned model: its second clause hands over one of the point's three facts."""
-    point = "They both involve repetition; they both have termination tests; they can both occur infinitely."
-    facts = AnswerFacts(
-        topic="intro-programming",
-        question="What are the similarities between iteration and recursion?",
-        answer="Writing either wrongly can result in infinite loops, both do the same task over and over.",
-        missed=[point],
-        hint=point,
-    )
+    facts = SIMILARITIES
     praise = "Infinite loops from careless code are a real risk in both, and you saw it."
     leaky = "Both perform the same task over and over, and both have termination tests."
     ask = "In a well-written recursive function, what gets checked before it calls itself again?"
@@ -183,3 +195,90 @@ def test_the_first_sentence_is_spoken_from_its_opening_clause() -> None:
         ("Calling it the node with degree 0, nice.", 4),  # too little would follow it
     ]:
         assert speech_parts(*whole) == [whole[0]]
+
+
+def test_the_opening_clause_leaves_the_stream_as_soon_as_it_is_written() -> None:
+    pieces = ["Two solid", " similarities", " there,", " since", " both", " loop.", " Next?"]
+    read: list[int] = []  # how many pieces the stream had pulled when each item came out
+
+    def counted() -> Iterator[str]:
+        for piece in pieces:
+            read.append(len(read) + 1)
+            yield piece
+
+    items = [(item, read[-1]) for item in sentence_stream(counted(), opening_words=4)]
+    opening, sentence, question = (item for item, _ in items)
+    assert isinstance(opening, Opening) and not isinstance(sentence, Opening)
+    assert (opening, items[0][1]) == ("Two solid similarities there,", 4)  # once the next word began
+    assert [sentence, question] == ["Two solid similarities there, since both loop.", "Next?"]
+    # the same items from one piece as from many
+    assert list(sentence_stream(iter(["".join(pieces)]), 4)) == [opening, sentence, question]
+    # an opening shorter than 4 words is not taken; "1," of "1,000" ends no clause
+    assert list(sentence_stream(iter(["Yes, a stack is LIFO."]), 4)) == ["Yes, a stack is LIFO."]
+    assert opening_clause("It holds up to 1,", 4) is None
+    assert opening_clause("It holds up to 1,000 x", 4) is None
+
+
+def test_an_opening_spoken_ahead_is_finished_and_a_sentence_that_then_leaks_is_cut() -> None:
+    facts = SIMILARITIES
+    ask = "In a well-written recursive function, what gets checked before it calls itself again?"
+    # kept whole: the opening, then the rest of its sentence, then the hint
+    good = "Infinite loops from careless code, as you said, are a real risk in both."
+    parts = spoken_parts(f"{good} {ask}", facts, 4)
+    assert parts == ["Infinite loops from careless code,", "as you said, are a real risk in both.", ask]
+    # the tuned model's reply of the held-out set: its last clause hands a fact over. Without the
+    # early opening the sentence is skipped; with it, cut after its last clause that keeps the contract
+    leaky = (
+        "Incorrectly writing either can result in infinite loops, both perform the same task over "
+        "and over, and both have termination tests."
+    )
+    whole = spoken_parts(f"{leaky} {ask}", facts, 0)
+    assert "termination" not in " ".join(whole) and leaky not in whole
+    parts = spoken_parts(f"{leaky} {ask}", facts, 4)
+    assert parts == [
+        "Incorrectly writing either can result in infinite loops,",
+        "both perform the same task over and over.",
+        ask,
+    ]
+    # an opening that gives the point away is never spoken ahead: the sentence is judged whole
+    opening_leaks = "They both have termination tests, which you did not say."
+    parts = spoken_parts(f"{opening_leaks} {ask}", facts, 4)
+    assert not any("termination" in p for p in parts) and parts[-1] == ask
+
+
+def spoken_parts(reply: str, facts: AnswerFacts, opening_words: int) -> list[str]:
+    return [
+        p for p, _ in guarded_feedback(sentence_stream(iter([reply]), opening_words), facts, True, None, 0)
+    ]
+
+
+def test_an_opening_whose_sentence_gives_the_rest_away_is_ended_by_a_line_naming_nothing() -> None:
+    """A held-out reply of the tuned model: the clause after the opening hands over the missed
+    eviction policy, and no clause after the opening keeps the contract."""
+    recency = "evict the least recently used entries, built from a hash map plus a list ordered by recency."
+    facts = AnswerFacts(
+        topic="system-design",
+        question="Design a key-value cache to save the results of the most recent web server queries",
+        answer="I'd just use a FIFO queue, when it's full you pop the oldest from the front.",
+        verdict="off_track",
+        missed=[f"Memory is limited, so {recency}"],
+        hint=f"Memory is limited, so {recency}",
+    )
+    reply = (
+        "A FIFO queue is the right one, and the question is about how to keep track of the most "
+        "recently used entries. What would you keep beside the queue to find an entry quickly?"
+    )
+    parts = spoken_parts(reply, facts, 4)
+    assert parts[:2] == ["A FIFO queue is the right one,", OPENING_ENDINGS["off_track"]]
+    assert not any("recently" in p for p in parts)
+    parse_turn(" ".join(parts), "feedback")  # one lead sentence, then the hint: a well-formed turn
+
+
+def test_the_opening_spoken_ahead_is_the_clause_speech_would_split_off() -> None:
+    for sentence in [
+        "Two solid similarities there, since either one can run away forever.",
+        "A FIFO queue keeps the order; it cannot tell you which entry was used last.",
+        "You named the base case: the call that returns without calling itself again.",
+        "Right, and the stack grows with every call — that is what runs out.",
+    ]:
+        assert opening_clause(sentence, 4) == speech_parts(sentence, 4)[0]
