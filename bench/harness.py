@@ -10,9 +10,13 @@ from __future__ import annotations
 import io
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from mockmentor.speech.synthesis import PiperTextToSpeech
 
 REPO = Path(__file__).resolve().parent.parent
 SPEECH = REPO / "data" / "raw" / "speech"
@@ -25,6 +29,18 @@ def speakable_answers() -> pd.DataFrame:
     answers = pd.read_parquet(REPO / "data/processed/answers.parquet")
     words = answers["text"].str.split().str.len()
     return answers[(words >= 8) & (words <= 40)]
+
+
+def candidate_voice(threads: int) -> PiperTextToSpeech:
+    """The Piper voice that speaks the student answers, the same audio in every run: Piper draws
+    its noise inside its ONNX graph, from onnxruntime's seed when the session is made."""
+    import onnxruntime
+
+    from mockmentor.model_assets import resolve
+    from mockmentor.speech.synthesis import PiperTextToSpeech
+
+    onnxruntime.set_seed(0)
+    return PiperTextToSpeech(resolve("piper-voice"), threads=threads)
 
 
 def transcripts() -> dict[str, str]:

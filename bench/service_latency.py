@@ -62,12 +62,10 @@ import numpy as np
 import pandas as pd
 import psutil
 import yaml
-from harness import SPEECH, pcm, plain, speakable_answers, transcripts
+from harness import SPEECH, candidate_voice, pcm, plain, speakable_answers, transcripts
 from tqdm import tqdm
 
-from mockmentor.model_assets import resolve
 from mockmentor.serving.process import free_port, start_service, stop_service
-from mockmentor.speech.synthesis import PiperTextToSpeech
 
 REPO = Path(__file__).resolve().parent.parent
 STAGES = ["decode", "speech_to_text", "score", "interviewer_first_sentence", "tts_first_sentence"]
@@ -97,7 +95,7 @@ class SpokenAnswers:
         self.questions = [
             (plain(t.rstrip("?")), q) for q, t in zip(questions["id"], questions["text"], strict=True)
         ]
-        self.voice = PiperTextToSpeech(resolve("piper-voice"), threads=os.cpu_count() or 2)
+        self.voice = candidate_voice(threads=os.cpu_count() or 2)
         self.said: dict[str, str] = {}
         self.current: str | None = None
         self._audio: dict[str, bytes] = {}

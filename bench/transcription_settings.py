@@ -13,6 +13,7 @@ what was said, p50 / p95 / max seconds per clip, and the configured setting's ti
 other's. Writes JSON.
 
     python bench/transcription_settings.py [--answers 40] [--speech-model whisper-base]
+                                           [--question mohler-6.6] [--out PATH]
 """
 
 from __future__ import annotations
@@ -25,21 +26,23 @@ from pathlib import Path
 import jiwer
 import numpy as np
 import yaml
-from harness import REPO, SPEECH, decoded, pcm, plain, speakable_answers, transcripts
+from harness import REPO, SPEECH, candidate_voice, decoded, pcm, plain, speakable_answers, transcripts
 from tqdm import tqdm
 
 from mockmentor.model_assets import resolve
 from mockmentor.speech.pcm import SAMPLE_RATE
-from mockmentor.speech.synthesis import PiperTextToSpeech
 from mockmentor.speech.transcription import SpeechToText
 
 
-def clips(answers: int, seed: int) -> list[tuple[str, str, np.ndarray]]:
-    """(name, what is said, 16 kHz samples): the recorded clips, then spoken student answers."""
+def clips(answers: int, seed: int, question: str | None = None) -> list[tuple[str, str, np.ndarray]]:
+    """(name, what is said, 16 kHz samples): the recorded clips, then spoken student answers (a
+    seeded draw, or every answer to `question`, without the recorded clips)."""
     said = transcripts()
     recorded = [(name, said[name], decoded(name)) for name in sorted(said) if (SPEECH / name).exists()]
     drawn = speakable_answers().sample(answers, random_state=seed)
-    voice = PiperTextToSpeech(resolve("piper-voice"), threads=2)
+    if question is not None:
+        recorded, drawn = [], speakable_answers().query("question_id == @question")
+    voice = candidate_voice(threads=2)
     spoken = [
         (f"piper:{r.id}", r.text, pcm(voice.wav(r.text)))
         for r in tqdm(drawn.itertuples(), total=len(drawn), desc="speaking answers", unit="answer")
@@ -78,6 +81,9 @@ def main() -> None:
     parser.add_argument("--answers", type=int, default=40)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--speech-model", default="whisper-base")
+    parser.add_argument(
+        "--question", help="speak every answer to this question instead (e.g. mohler-6.6, lists)"
+    )
     parser.add_argument("--config", type=Path, default=REPO / "configs/serving.yaml")
     parser.add_argument("--out", type=Path, default=REPO / "bench/results/transcription_settings.json")
     args = parser.parse_args()
@@ -85,7 +91,7 @@ def main() -> None:
     floor = float(serve["live_answer"]["window_floor_s"])
     threads, beam = int(serve["threads"]), int(serve["speech_beam_size"])
 
-    audio = clips(args.answers, args.seed)
+    audio = clips(args.answers, args.seed, args.question)
     said = [text for _, text, _ in audio]
     speech = {
         fallback: SpeechToText(resolve(args.speech_model), threads, beam, fallback=fallback)
@@ -112,14 +118,17 @@ def main() -> None:
         "threads": threads,
         "clips": {
             "recorded": sum(not name.startswith("piper:") for name, _, _ in audio),
-            "piper_spoken_answers": args.answers,
+            "piper_spoken_answers": sum(name.startswith("piper:") for name, _, _ in audio),
+            "question": args.question,
             "median_seconds": round(float(np.median([len(s) / SAMPLE_RATE for _, _, s in audio])), 2),
         },
         "live_window_floor_s": floor,
         "speech_fallback": configured_fallback,
         "fallback": {},
+        # decodes the transcription guard decoded again: loops, and windowed ones that skipped words
     }
     label = {False: "no_fallback", True: "fallback"}
+    report["guard"] = {label[f]: {"loops": m.loops, "skips": m.skips} for f, m in speech.items()}
     for path in windows:
         print(f"{path}: whole answer, seconds to transcribe")
         runs = {label[f]: decoding[(path, f)] for f in (configured_fallback, not configured_fallback)}

@@ -10,9 +10,16 @@ Greedy decoding can loop: on audio that fills its window and stops mid-word (a d
 answer being spoken, live_answer.py) Whisper base said "ref ref ref refining" or read an 8 s
 prefix back as 119 words. A loop costs the answer its words and the reply its time (decoding to
 the 448-token limit). So each decode may write only as many tokens as anyone could say in the
-audio (`token_cap`), and a transcript that loops (`looped`) is decoded once more the way the
-upload path does it, with the full 30 s window and no prompt; if that loops too, each
-repetition is kept once.
+audio (`token_cap`), and a live transcript that loops (`looped`) is replaced by what the upload
+path hears: the full 30 s window, no prompt. An upload's own transcript that loops is decoded
+once more with a window as long as the audio; if both decodes repeat only as speakers do (runs
+of four or more words said twice) and neither holds more words than the audio could, the
+candidate said it, and it stays (`repeated_alike`); otherwise each repetition is kept once.
+
+A short window can also skip: Whisper base may write one segment over the whole audio and end
+it after the first of several alike phrases (`skipped`). A windowed transcript with far fewer
+words than the audio holds is heard the upload path's way too, and the one with more words is
+kept.
 """
 
 from __future__ import annotations
@@ -35,6 +42,10 @@ FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 # Faster than anyone speaks: fast speech is about 4 words (5-6 tokens) a second.
 MAX_WORDS_PER_S = 6.0
 TOKENS_PER_S = 8.0
+# Slower than anyone speaks for long: a transcript with fewer words a second than this, of at
+# least SKIP_CHECK_S of audio, skipped some (`skipped`).
+MIN_WORDS_PER_S = 1.2
+SKIP_CHECK_S = 4.0
 # Whisper's context is 448 tokens and a prompt takes at most 223 of them (faster-whisper).
 MAX_NEW_TOKENS = 220
 _NOT_WORD = re.compile(r"[^\w']+")  # punctuation and spaces: dropped when words are compared
@@ -77,11 +88,47 @@ def _plain(words: list[str]) -> list[str]:
     return [plain_word(w) for w in words]
 
 
+def _too_many(plain: list[str], seconds: float) -> bool:
+    return len(plain) > 4 + MAX_WORDS_PER_S * seconds
+
+
+def _repetitions(plain: list[str]) -> set[tuple[tuple[str, ...], int]]:
+    """Each run said again (by `_repeated`'s rule), as its first copy and how many copies."""
+    found = set()
+    for start in range(len(plain)):
+        if repeat := _repeated(plain, start):
+            found.add((tuple(plain[start : start + repeat[0]]), repeat[1]))
+    return found
+
+
 def looped(transcript: Transcript, seconds: float) -> bool:
-    """More words than the audio could hold, or a repetition no speaker makes."""
+    """More words than the audio could hold, or a repetition speakers seldom make."""
     plain = _plain(transcript.text.split())
-    too_many = len(plain) > 4 + MAX_WORDS_PER_S * seconds
-    return too_many or any(_repeated(plain, start) for start in range(len(plain)))
+    return _too_many(plain, seconds) or any(_repeated(plain, start) for start in range(len(plain)))
+
+
+def skipped(transcript: Transcript, seconds: float) -> bool:
+    """Far fewer words than that much speech holds. In a window not much longer than the audio,
+    Whisper base can write one segment over all of it and end it after the first of several
+    alike phrases: "There are four ways: nonconstant pointer to constant data, nonconstant
+    pointer to nonconstant data, constant pointer ..." (9.5 s) heard as its first 8 words."""
+    return seconds >= SKIP_CHECK_S and len(transcript.text.split()) < MIN_WORDS_PER_S * seconds
+
+
+def repeated_alike(first: Transcript, second: Transcript, seconds: float) -> bool:
+    """Two decodes made differently both repeat only as speakers do, runs of four or more words
+    said twice, and neither holds more words than the audio could: the candidate said them. A
+    real answer can repeat so ("nonconstant pointer to nonconstant data, constant pointer to
+    nonconstant data" holds "constant pointer to nonconstant data" twice once Whisper writes "non
+    constant"), and cutting the runs dropped most of that answer. Two decodes seldom loop alike,
+    and the loops that come back from both repeat a short run many times ("non-concent data,
+    non-concent data, ..."). The runs need not match word for word: the two decodes spell
+    them differently ("nonconcent", "non constant")."""
+    plains = [_plain(t.text.split()) for t in (first, second)]
+    if any(_too_many(plain, seconds) for plain in plains):
+        return False
+    runs = [_repetitions(plain) for plain in plains]
+    return all(run and all(len(words) >= 4 and copies == 2 for words, copies in run) for run in runs)
 
 
 def without_repeats(transcript: Transcript) -> Transcript:
@@ -138,7 +185,8 @@ class SpeechToText:
         self.model = _windowed_model(model_dir, threads, compute_type)
         self.beam_size = beam_size
         self.temperatures = FALLBACK_TEMPERATURES if fallback else (0.0,)
-        self.loops = 0  # decodes that looped and were decoded again: what the guard caught
+        self.loops = 0  # transcripts that looped and were decoded again: what the guard caught
+        self.skips = 0  # windowed decodes that skipped words (`skipped`) and were decoded again
 
     def transcribe(
         self,
@@ -152,18 +200,31 @@ class SpeechToText:
         `window_s`: the encoder's window in seconds, at least the audio's length (None: 30 s);
         `word_times`: align each word (a second decoder pass); False spreads each of Whisper's
         segments over its words by their length instead (`spread_words`).
-        A transcript that loops is decoded again (see the top), aligned."""
+        A transcript that loops, or a windowed one that skipped words, is decoded again (see
+        the top)."""
         seconds = len(audio) / SAMPLE_RATE
         heard = self._decode(audio, prompt, window_s, vad, word_times)
-        if not looped(heard, seconds):
+        loop = looped(heard, seconds)
+        skip = window_s is not None and not loop and skipped(heard, seconds)
+        self.loops, self.skips = self.loops + loop, self.skips + skip
+        if prompt is None and window_s is None:
+            return self._unlooped(audio, heard, vad) if loop else heard
+        if not (loop or skip):
             return heard
-        self.loops += 1
-        if prompt is None and window_s is None and word_times:
-            return without_repeats(heard)  # already decoded as the upload path does
-        again = self._decode(audio, None, None, vad)
-        if not looped(again, seconds):
-            return again
-        return min((without_repeats(heard), without_repeats(again)), key=lambda t: len(t.words))
+        again = self._as_upload(audio, vad)
+        return again if loop or len(again.text.split()) > len(heard.text.split()) else heard
+
+    def _as_upload(self, audio: np.ndarray, vad: bool) -> Transcript:
+        """What the upload path hears: Whisper's 30 s window, no prompt, every word aligned."""
+        heard = self._decode(audio, None, None, vad)
+        return self._unlooped(audio, heard, vad) if looped(heard, len(audio) / SAMPLE_RATE) else heard
+
+    def _unlooped(self, audio: np.ndarray, heard: Transcript, vad: bool) -> Transcript:
+        """An upload's transcript that loops: whole if a decode with a window as long as the audio
+        repeats alike (the candidate said it), else with each repetition once."""
+        seconds = len(audio) / SAMPLE_RATE
+        again = self._decode(audio, None, seconds, vad)
+        return heard if repeated_alike(heard, again, seconds) else without_repeats(heard)
 
     def _decode(
         self,
