@@ -338,6 +338,18 @@ def test_a_list_said_as_speakers_say_it_is_not_taken_for_a_loop_or_a_skip() -> N
     assert skipped(first, 9.5) and not skipped(first, 4.0) and not skipped(heard("a stack"), 3.0)
 
 
+def test_few_words_around_a_thinking_pause_are_no_skip() -> None:
+    """A fragment heard again with the tail after a long pause (live_answer._tail): 4 words in
+    6.4 s of audio, but 1.9 s of speech. No second decode; the words are the same."""
+    fragment = clip("LJ001-0002.wav")  # "in being comparatively modern."
+    audio = np.concatenate([fragment, np.zeros(int(4.5 * SAMPLE_RATE), np.float32)])
+    model = speech()
+    skips = model.skips
+    heard = model.transcribe(audio, window_s=10.0)
+    assert model.skips == skips
+    assert plain(heard.text) == plain(transcripts()["LJ001-0002.wav"]), heard.text
+
+
 @pytest.mark.slow
 def test_a_spoken_list_keeps_its_four_items() -> None:
     """Real answers to Mohler 6.6 (the reference, and a student's said without pauses) spoken by

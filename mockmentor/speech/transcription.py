@@ -18,8 +18,8 @@ candidate said it, and it stays (`repeated_alike`); otherwise each repetition is
 
 A short window can also skip: Whisper base may write one segment over the whole audio and end
 it after the first of several alike phrases (`skipped`). A windowed transcript with far fewer
-words than the audio holds is heard the upload path's way too, and the one with more words is
-kept.
+words than its speech holds (`voiced_seconds`: a thinking pause is not speech) is heard the
+upload path's way too, and the one with more words is kept.
 """
 
 from __future__ import annotations
@@ -108,11 +108,20 @@ def looped(transcript: Transcript, seconds: float) -> bool:
 
 
 def skipped(transcript: Transcript, seconds: float) -> bool:
-    """Far fewer words than that much speech holds. In a window not much longer than the audio,
+    """Far fewer words than `seconds` of speech hold. In a window not much longer than the audio,
     Whisper base can write one segment over all of it and end it after the first of several
     alike phrases: "There are four ways: nonconstant pointer to constant data, nonconstant
     pointer to nonconstant data, constant pointer ..." (9.5 s) heard as its first 8 words."""
     return seconds >= SKIP_CHECK_S and len(transcript.text.split()) < MIN_WORDS_PER_S * seconds
+
+
+def voiced_seconds(audio: np.ndarray) -> float:
+    """Seconds of speech in `audio`, as faster-whisper's own VAD filter finds them: a thinking
+    pause is no speech, so few words around one are no skip."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    spans = get_speech_timestamps(audio, VadOptions())
+    return sum(span["end"] - span["start"] for span in spans) / SAMPLE_RATE
 
 
 def repeated_alike(first: Transcript, second: Transcript, seconds: float) -> bool:
@@ -205,7 +214,9 @@ class SpeechToText:
         seconds = len(audio) / SAMPLE_RATE
         heard = self._decode(audio, prompt, window_s, vad, word_times)
         loop = looped(heard, seconds)
+        # The audio's length bounds its speech: the VAD runs only where that already looks short.
         skip = window_s is not None and not loop and skipped(heard, seconds)
+        skip = skip and skipped(heard, voiced_seconds(audio))
         self.loops, self.skips = self.loops + loop, self.skips + skip
         if prompt is None and window_s is None:
             return self._unlooped(audio, heard, vad) if loop else heard
