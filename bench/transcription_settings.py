@@ -37,10 +37,11 @@ from mockmentor.speech.transcription import SpeechToText
 def clips(answers: int, seed: int, question: str | None = None) -> list[tuple[str, str, np.ndarray]]:
     """(name, what is said, 16 kHz samples): the recorded clips, then spoken student answers (a
     seeded draw, or every answer to `question`, without the recorded clips)."""
-    said = transcripts()
-    recorded = [(name, said[name], decoded(name)) for name in sorted(said) if (SPEECH / name).exists()]
-    drawn = speakable_answers().sample(answers, random_state=seed)
-    if question is not None:
+    if question is None:
+        said = transcripts()
+        recorded = [(name, said[name], decoded(name)) for name in sorted(said) if (SPEECH / name).exists()]
+        drawn = speakable_answers().sample(answers, random_state=seed)
+    else:
         recorded, drawn = [], speakable_answers().query("question_id == @question")
     voice = candidate_voice(threads=2)
     spoken = [
@@ -125,9 +126,9 @@ def main() -> None:
         "live_window_floor_s": floor,
         "speech_fallback": configured_fallback,
         "fallback": {},
-        # decodes the transcription guard decoded again: loops, and windowed ones that skipped words
     }
     label = {False: "no_fallback", True: "fallback"}
+    # transcripts the guard decoded again: loops, and windowed ones that skipped words
     report["guard"] = {label[f]: {"loops": m.loops, "skips": m.skips} for f, m in speech.items()}
     for path in windows:
         print(f"{path}: whole answer, seconds to transcribe")

@@ -356,11 +356,6 @@ def test_a_spoken_list_keeps_its_four_items() -> None:
     Piper with a fixed seed: the upload path and the live path's tail hear (nearly) every
     "pointer". On an AMD EPYC they heard 14 of the 16; before this guard, 8: the loop guard cut a
     run said twice, and the tail's short window skipped all but the first item."""
-    import onnxruntime
-
-    from mockmentor.model_assets import resolve
-    from mockmentor.speech.synthesis import PiperTextToSpeech
-
     reference = (
         "There are four ways: nonconstant pointer to constant data, nonconstant pointer to "
         "nonconstant data, constant pointer to constant data, constant pointer to nonconstant data."
@@ -369,8 +364,7 @@ def test_a_spoken_list_keeps_its_four_items() -> None:
         "Nonconstant pointer to nonconstant data constant pointer to nonconstant data nonconstant "
         "pointer to constant data constant pointer to constant data"
     )
-    onnxruntime.set_seed(0)  # Piper's noise is drawn inside its ONNX graph
-    voice = PiperTextToSpeech(resolve("piper-voice"), threads=2)
+    voice = harness.candidate_voice(threads=2)  # seeded: the same audio every run
     pointers = []
     for said in (reference, student):
         audio = harness.pcm(voice.wav(said))

@@ -43,7 +43,7 @@ FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 MAX_WORDS_PER_S = 6.0
 TOKENS_PER_S = 8.0
 # Slower than anyone speaks for long: a transcript with fewer words a second than this, of at
-# least SKIP_CHECK_S of audio, skipped some (`skipped`).
+# least SKIP_CHECK_S of speech, skipped some (`skipped`).
 MIN_WORDS_PER_S = 1.2
 SKIP_CHECK_S = 4.0
 # Whisper's context is 448 tokens and a prompt takes at most 223 of them (faster-whisper).
