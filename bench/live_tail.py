@@ -13,13 +13,16 @@ with one change:
   full_tail      `quick_tail: false`: the tail aligned word by word, a second VAD pass over it,
                  and the sentence-end model asked after it too (two releases back)
   floor_5s     `window_floor_s: 5`
+  tail_prompt_600  `tail_prompt_chars: 600`: the quick tail prompted with as much of what was said
+                 before as every other decode (the release before)
 The same audio for every variant: the recorded clips in data/raw/speech and real Mohler student
 answers spoken by Piper (transcription_settings.clips). Reports per variant the time `finish`
 took (p50 / p95 / max), the word error rate of the whole answer, the loops the transcription
 guard caught, and the speaking rate and long pauses delivery computes from the word times
 (against the configured variant's). Writes JSON.
 
-    python bench/live_tail.py [--answers 30] [--variants configured no_early_tail full_tail floor_5s]
+    python bench/live_tail.py [--answers 30] [--variants configured no_early_tail full_tail floor_5s
+                              tail_prompt_600]
                               [--done-after-s 0.2] [--output bench/results/live_tail.json]
 
 `--done-after-s` feeds that much silence after each clip before Done: a candidate who stops and
@@ -55,6 +58,7 @@ VARIANTS = {
     "no_early_tail": {"early_tail_s": 0.0},
     "full_tail": {"quick_tail": False, "early_tail_s": 0.0},
     "floor_5s": {"window_floor_s": 5.0},
+    "tail_prompt_600": {"tail_prompt_chars": 600},
 }
 
 
@@ -136,13 +140,14 @@ def main() -> None:
             "quick_tail": serve.live_answer.quick_tail,
             "draft_every_s": serve.live_answer.draft_every_s,
             "early_tail_s": serve.live_answer.early_tail_s,
+            "tail_prompt_chars": serve.live_answer.tail_prompt_chars,
         },
         "done_after_s": args.done_after_s,
         "sentence_end": f"{rule.model} (log P(end) >= {rule.threshold:.2f}), 1 thread",
         "clips": {"recorded": sum(1 for n, _, _ in audio if not n.startswith("piper:")), "all": len(audio)},
         "finish_by_variant": by_variant,
     }
-    for baseline in ("no_early_tail", "full_tail"):
+    for baseline in ("no_early_tail", "full_tail", "tail_prompt_600"):
         if {"configured", baseline} <= by_variant.keys():
             report[f"configured_over_{baseline}"] = {
                 key: round(by_variant["configured"][key] / by_variant[baseline][key], 3)

@@ -30,7 +30,10 @@ same clips then go through each of `--interviewers` (default: the untuned packag
 size as the served model), so the cost of the served turns is measured in the same run, and
 then through the configured interviewer under each of `--settings` (default:
 first_clause_words=0, the reply's first sentence spoken whole, the baseline of the first clause).
-The live button path is timed again under each of `--live-settings` (default: the reply's opening
+The live button path is timed again under each of `--live-settings` (default: the question
+encoded for the scorer and the coverage only once it is answered and the quick tail prompted with
+600 characters of what was said before it, `prepare_question=false,
+live_answer.tail_prompt_chars=600`, the release before; the reply's opening
 clause split off only once its whole first sentence is written, `early_opening=false`, the
 release before the opening went out early; the tail heard in full after "done" and no prefill of
 the answer heard so far, `live_answer.quick_tail=false, live_answer.early_tail_s=0,
@@ -570,7 +573,10 @@ def warm_service(config: Path, work: Path, clip: tuple[str, bytes]) -> Iterator[
         stop_service(process)
 
 
-# The live path before this release's quick tail and answer prefill: the baseline of the same run.
+# The release before this one: the question encoded for the scorer and coverage only once it is
+# answered, and the quick tail prompted with up to 600 characters of what was said before it.
+UNPREPARED = "prepare_question=false,live_answer.tail_prompt_chars=600"
+# The live path before the quick tail and the answer prefill (two releases back).
 PREVIOUS_LIVE_PATH = ",".join(
     f"live_answer.{setting}" for setting in ("quick_tail=false", "early_tail_s=0", "prefill_answer=false")
 )
@@ -595,7 +601,7 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument(
         "--live-settings", nargs="*",
-        default=["early_opening=false", PREVIOUS_LIVE_PATH, "live_answer.early_tail_s=0"],
+        default=[UNPREPARED, "early_opening=false", PREVIOUS_LIVE_PATH, "live_answer.early_tail_s=0"],
         help="serve settings (KEY=VALUE, several joined by commas) to time on the live button path, "
         "each in its own run",
     )  # fmt: skip

@@ -28,6 +28,12 @@ class ServeConfig:
     prefill_next_prompt: bool = field(
         metadata={"help": "llama.cpp: prefill the next turn's prompt start while the candidate answers"}
     )
+    prepare_question: bool = field(
+        metadata={
+            "help": "encode each question for the scorer and the key-point coverage while it is "
+            "asked, so that the turn encodes only the answer"
+        }
+    )
     speech_model: str = field(metadata={"help": "faster-whisper model (models.yaml name)"})
     speech_beam_size: int = field(metadata={"help": "1 = greedy decoding (fastest)"})
     speech_fallback: bool = field(

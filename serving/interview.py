@@ -144,11 +144,23 @@ class InterviewEngine:
         lead = OPENER_LEADS[0].format(topic=topic_label(question.topic))
         return [lead, question.spoken], "template"
 
-    def _prefill(self, topic: str, asked: str | None) -> None:
-        """Prefill the next feedback prompt up to the answer while the candidate thinks and speaks."""
-        if asked is None or not self.config.prefill_next_prompt:
-            return
-        threading.Thread(target=self._warm, args=(topic, asked, ""), daemon=True).start()
+    def _prepare(self, question: BankQuestion | None, topic: str, asked: str | None) -> None:
+        """Ready the turn that answers `question` while it is asked and answered, on a thread: the
+        question's encodings for the scorer and the key-point coverage (then scoring encodes only
+        the answer), and the feedback prompt prefilled up to the answer."""
+        question = question if self.config.prepare_question else None
+        if question is not None or (asked is not None and self.config.prefill_next_prompt):
+            threading.Thread(target=self._ready, args=(question, topic, asked), daemon=True).start()
+
+    def _ready(self, question: BankQuestion | None, topic: str, asked: str | None) -> None:
+        try:
+            if question is not None and question.reference.strip() and question.text.strip():
+                self.models.scorer.prepare(question.text, question.reference)
+                self.models.coverage.prepare(question.key_points)
+            if asked is not None and self.config.prefill_next_prompt:
+                self._warm(topic, asked, "")
+        except Exception:  # the turn itself does all of this again; only its time is lost
+            logger.exception("could not ready the next turn ahead of the answer")
 
     def prefill_answer(self, last: Turn, heard: str) -> None:
         """Prefill the feedback prompt through the answer heard so far (the live socket, while the
@@ -200,7 +212,7 @@ class InterviewEngine:
                 "timings_ms": {"total": _ms(started)},
             },
         )
-        self._prefill(first.topic, first.spoken)
+        self._prepare(first, first.topic, first.spoken)
         return schemas.SessionStarted(
             session_id=session.id,
             session_token=token,
@@ -516,7 +528,7 @@ class InterviewEngine:
             if decision.probe or decision.retry
             else (decision.next_question.topic if decision.next_question else "")
         )
-        self._prefill(topic, decision.asked_next)
+        self._prepare(self.bank.questions.get(decision.next_id or ""), topic, decision.asked_next)
         yield "turn", result.model_copy(update={"turn_id": turn.id})
 
     def _keep_audio(self, p: Pending) -> str:

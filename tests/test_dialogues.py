@@ -6,12 +6,13 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from mockmentor.data.build_dialogues import collected_examples, well_formed
 from mockmentor.interviewer import templates
-from mockmentor.interviewer.coverage import CoverageRule, KeyPointCoverage
+from mockmentor.interviewer.coverage import CoverageRule, KeyPointCoverage, text_units
 from mockmentor.interviewer.turn import parse_turn
 from mockmentor.model_assets import resolved_path
 from mockmentor.records import RecordError
@@ -53,6 +54,25 @@ def test_coverage_rule_is_fitted_and_counts_a_paraphrase(built_dialogues: Path) 
     [unrelated] = coverage.similarities(["I like to cook pasta on Sundays."], [point])
     [close] = coverage.similarities(["the last child on any branch"], [point])
     assert rule.probability(float(close[0]), 4.0) > rule.probability(float(unrelated[0]), 4.0)
+
+
+def test_key_points_prepared_ahead_are_not_embedded_again_and_judge_the_same(prepared_data: Path) -> None:
+    # What the voice service does while a question is asked (InterviewEngine._ready).
+    questions = pd.read_parquet(prepared_data / "processed/questions.parquet").head(5)
+    points = [list(p) for p in questions["key_points"]]
+    students = pd.read_parquet(prepared_data / "processed/answers.parquet").groupby("question_id")["text"]
+    answers = [students.get_group(q).iloc[0] for q in questions["id"]]
+    expected = KeyPointCoverage(resolved_path("scorer-encoder")).similarities(answers, points)
+    coverage = KeyPointCoverage(resolved_path("scorer-encoder"))
+    for question_points in points:
+        coverage.prepare(question_points)
+    embedded: list[str] = []
+    embed = coverage.embed
+    coverage.embed = lambda texts: (embedded.extend(texts), embed(texts))[1]  # type: ignore[method-assign]
+    got = coverage.similarities(answers, points)
+    assert embedded and set(embedded) <= {u for a in answers for u in text_units(a)}
+    for g, e in zip(got, expected, strict=True):  # the same up to the padding of a batch
+        np.testing.assert_allclose(g, e, atol=1e-5)
 
 
 def test_coverage_rule_on_real_reference_answers(prepared_data: Path) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from concurrent.futures import Future
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import harness
 import jiwer
@@ -137,6 +138,8 @@ def heard_live(
     asked: list[str] | None = None,
     early_tail_s: float | None = None,
     heard_early: list[Future] | None = None,
+    tail_prompt_chars: int = LiveAnswerConfig.tail_prompt_chars,
+    listener: Any = None,
 ) -> LiveAnswer:
     """The clip (and `then_silence_s` of silence) fed frame by frame on a machine that keeps up
     (each draft, tail heard early and segment is done before the next frame), then finished; the
@@ -146,11 +149,12 @@ def heard_live(
     heard_early = [] if heard_early is None else heard_early
     early = LiveAnswerConfig.early_tail_s if quick_tail else 0.0
     live = LiveAnswer(
-        speech(),
+        listener or speech(),
         LiveAnswerConfig(
             draft_every_s=draft_every_s,
             quick_tail=quick_tail,
             early_tail_s=early if early_tail_s is None else early_tail_s,
+            tail_prompt_chars=tail_prompt_chars,
         ),
         60,
         can_end=lambda t: asked.append(t) is None,
@@ -280,6 +284,32 @@ def test_the_tail_left_at_done_is_heard_as_well_without_alignment_or_a_sentence_
     finally:
         quick.close()
         full.close()
+
+
+@pytest.mark.slow
+def test_the_quick_tail_is_prompted_with_only_the_end_of_what_was_said() -> None:
+    """The candidate waits for the tail's decoding, and a long prompt slows it: the tail gets only
+    the last `tail_prompt_chars` of what was said before, every other decode up to 600."""
+    name = "LJ001-0003.wav"
+    prompts: list[tuple[bool, str | None]] = []  # (aligned, prompt) of each decode
+
+    class Noted:  # the real model, noting the prompt of each decode
+        def transcribe(self, audio: np.ndarray, prompt: str | None = None, **options: Any) -> Any:
+            prompts.append((options.get("word_times", True), prompt))
+            return speech().transcribe(audio, prompt, **options)
+
+    live = heard_live(name, 1.0, tail_prompt_chars=30, listener=Noted())
+    try:
+        quick = [prompt for aligned, prompt in prompts if not aligned]
+        assert live.segments[-1].start > 0 and quick, "no tail after a draft's cut"
+        assert quick[-1] is not None and 0 < len(quick[-1]) <= 30
+        assert any(len(prompt or "") > 30 for aligned, prompt in prompts if aligned)
+        said = plain(transcripts()[name])
+        assert jiwer.wer(said, plain(live.snapshot().text)) < 0.15, live.snapshot().text
+    finally:
+        live.close()
+    with pytest.raises(ValueError, match="tail_prompt_chars"):
+        LiveAnswerConfig(tail_prompt_chars=601)
 
 
 def test_words_heard_without_alignment_share_their_span_by_length() -> None:

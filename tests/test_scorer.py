@@ -89,6 +89,29 @@ def test_predictions_are_scores_with_intervals(scorer: AnswerScorer, pairs: pd.D
     assert pearsonr(rows["score"], [r.score for r in results])[0] > 0.3
 
 
+def test_a_question_prepared_ahead_is_not_encoded_again_and_its_answers_score_the_same(
+    trained: Path, pairs: pd.DataFrame
+) -> None:
+    # What the voice service does while a question is asked (InterviewEngine._ready).
+    rows = pairs[pairs["split"] == "test"].drop_duplicates("question_id").head(4)
+    requests = rows[["question_id", "question", "reference", "answer"]].to_dict("records")
+    expected = AnswerScorer(trained / "scorer").score(requests)
+    prepared = AnswerScorer(trained / "scorer")
+    for request in requests:
+        prepared.prepare(request["question"], request["reference"])
+    encoded: list[str] = []
+    lower = prepared.encoders.lower
+    prepared.encoders.lower = lambda texts: (encoded.extend(texts), lower(texts))[1]  # type: ignore[method-assign]
+    got = prepared.score(requests)
+    assert encoded, "the answers themselves are still encoded"
+    assert not set(encoded) & (set(rows["question"]) | set(rows["reference"]))
+    assert set(encoded) <= {w for a in rows["answer"] for w in prepared.encoders.windows(a)}
+    for g, e in zip(got, expected, strict=True):  # the same up to the padding of a batch
+        assert (g.score, g.low, g.high, g.off_topic) == pytest.approx(
+            (e.score, e.low, e.high, e.off_topic), abs=2e-3
+        )
+
+
 def test_the_trees_and_features_on_one_thread_score_the_same_and_give_torch_its_threads_back(
     scorer: AnswerScorer, pairs: pd.DataFrame
 ) -> None:

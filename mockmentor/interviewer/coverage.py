@@ -61,6 +61,10 @@ class CoverageRule:
         return cls(**json.loads(path.read_text()))
 
 
+# Key points a service keeps embedded (a question bank's are a few thousand, 1.5 KB each).
+KEPT_POINTS = 50_000
+
+
 def text_units(text: str) -> list[str]:
     """The whole text plus each of its sentences (a point may hide inside a long answer)."""
     text = " ".join(text.split())
@@ -76,25 +80,37 @@ class KeyPointCoverage:
 
         self.encoder = SentenceTransformer(str(encoder_dir), device="cpu")
         self.batch_size = batch_size
+        self.kept: dict[str, np.ndarray] = {}  # key points embedded ahead of the answers (`prepare`)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         return self.encoder.encode(
             list(texts), batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True
         )
 
+    def prepare(self, points: Sequence[str]) -> None:
+        """Embed a question's key points now and keep them, so that judging an answer to it later
+        embeds only the answer (the voice service calls this while the question is asked)."""
+        new = [p for p in dict.fromkeys(points) if p not in self.kept]
+        if new:
+            # Copied, never changed in place: a call in flight reads the dict it started with.
+            kept = self.kept if len(self.kept) < KEPT_POINTS else {}
+            self.kept = {**kept, **dict(zip(new, self.embed(new), strict=True))}
+
     def similarities(self, texts: Sequence[str], points: Sequence[Sequence[str]]) -> list[np.ndarray]:
         """For each text, the best similarity of each of its points to any unit of the text."""
         units = [text_units(text) for text in texts]
-        # Embed every distinct string once: answers repeat points across a batch.
-        distinct = sorted({u for us in units for u in us} | {p for ps in points for p in ps})
-        index = {s: i for i, s in enumerate(distinct)}
-        vectors = self.embed(distinct)
+        # Embed every distinct string once (answers repeat points across a batch), except the
+        # points kept by `prepare`.
+        kept = self.kept
+        wanted = {u for us in units for u in us} | {p for ps in points for p in ps}
+        distinct = sorted(wanted - kept.keys())
+        vector = dict(zip(distinct, self.embed(distinct), strict=True)) if distinct else {}
         best = []
         for text_units_, text_points in zip(units, points, strict=True):
             if not text_points:
                 best.append(np.zeros(0))
                 continue
-            u = vectors[[index[s] for s in text_units_]]
-            p = vectors[[index[s] for s in text_points]]
+            u = np.stack([vector[s] if s in vector else kept[s] for s in text_units_])
+            p = np.stack([vector[s] if s in vector else kept[s] for s in text_points])
             best.append((p @ u.T).max(axis=1))
         return best

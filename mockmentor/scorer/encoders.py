@@ -84,6 +84,15 @@ class Encoders:
                     self._vectors[(key, missing[row])] = vector
         return np.stack([self._vectors[(key, t)] for t in texts]) if texts else np.zeros((0, 1))
 
+    def keep_prompts(self, questions: Sequence[str], references: Sequence[str], tuned: str) -> None:
+        """Compute and keep the vectors `cosines` needs of these questions and references, ahead of
+        the answers to them (a service does this while the question is asked)."""
+        self.vectors([*references, *questions])
+        self.vectors(list(references), tuned)
+        if not self.keep:
+            self._lower.clear()
+            self._prompts |= set(questions) | set(references)
+
     def text_vectors(self, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """Each answer's pretrained unit vector (its first window) and its question's: what the kNN
         and question-fit features compare."""

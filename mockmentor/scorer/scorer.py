@@ -24,6 +24,7 @@ ValidationError naming the field.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
@@ -101,6 +102,8 @@ class AnswerScorer:
             pretrained, tokenizer, recipe["freeze_layers"], recipe["max_length"], keep=False
         )
         self.encoders.add("tuned", tuned)
+        # The encoders' caches are shared: one call at a time (a service scores from many threads).
+        self._lock = threading.Lock()
         self.vectorizer = load_artifact(folder, "lexicon")
         stack = self.meta["stacker"]
         self.stacker = Stacker(
@@ -140,6 +143,12 @@ class AnswerScorer:
         with one_thread():  # threads.py: the same features, without spinning against torch
             return feature_frame(frame, cosines, self.vectorizer, self.graded, vectors, self.questions)
 
+    def prepare(self, question: str, reference: str) -> None:
+        """Encode a question and its reference answer now, so that scoring an answer to it later
+        encodes only the answer (the voice service calls this while the question is asked)."""
+        with self._lock:
+            self.encoders.keep_prompts([question.strip()], [reference.strip()], "tuned")
+
     def score(self, requests: Sequence[ScoreRequest | dict[str, Any]]) -> list[ScoreResult]:
         """Scores for many answers; invalid input raises pydantic's ValidationError."""
         checked = [r if isinstance(r, ScoreRequest) else ScoreRequest.model_validate(r) for r in requests]
@@ -147,7 +156,8 @@ class AnswerScorer:
             return []
         frame = pd.DataFrame([r.model_dump() for r in checked])
         frame["question_id"] = frame["question_id"].fillna("")
-        features = self.features(frame)
+        with self._lock:
+            features = self.features(frame)
         scored = self.stacker.predict(features)
         return [result(row, features.iloc[i]) for i, row in enumerate(scored.itertuples())]
 

@@ -57,6 +57,8 @@ from .voice_activity import WINDOW, VoiceActivity
 # A draft's last words change as more audio arrives (a word cut off at the draft's end, a
 # sentence Whisper would end differently): only words ending this long before its end are kept.
 DRAFT_MARGIN_S = 1.0
+# Whisper's prompt: the end of what was said before, enough for names and spelling.
+PROMPT_CHARS = 600
 # The quick tail (below) is heard up to its last voiced window and this much after it, so the
 # words spread over it end where the speech does (delivery's speaking rate).
 TAIL_AFTER_VOICE_S = 0.1
@@ -96,6 +98,13 @@ class LiveAnswerConfig:
         metadata={
             "help": "the segment still open at the answer's end is heard without word alignment "
             "or a second VAD pass, and nothing asks whether the answer may end there (see the README)"
+        },
+    )
+    tail_prompt_chars: int = field(
+        default=200,
+        metadata={
+            "help": "the quick tail's Whisper prompt: the last this many characters said before it "
+            f"(the candidate waits for its decoding; {PROMPT_CHARS} elsewhere; see the README)"
         },
     )
     early_tail_s: float = field(
@@ -142,6 +151,8 @@ class LiveAnswerConfig:
             raise ValueError(f"early_tail_s must be 0 (off) or in [{TAIL_AFTER_VOICE_S}, segment_pause_s)")
         if self.early_tail_s and not self.quick_tail:
             raise ValueError("early_tail_s needs quick_tail: it hears the tail the quick way, ahead of time")
+        if not 0 <= self.tail_prompt_chars <= PROMPT_CHARS:
+            raise ValueError(f"tail_prompt_chars must be within [0, {PROMPT_CHARS}]")
         if self.draft_max_listening < 1:
             raise ValueError("draft_max_listening must be at least 1")
         if not 0 < self.vad_threshold < 1 or self.max_frame_ms < 20:
@@ -419,10 +430,11 @@ class LiveAnswer:
         """`audio` transcribed with everything said before it as the prompt (the worker runs in
         order, so every earlier segment is done); returns the prompt and the transcript."""
         prompt = " ".join(f.result().transcript.text for f in earlier).strip()
+        chars = self.config.tail_prompt_chars if quick else PROMPT_CHARS
         started = time.perf_counter()
         part = self.speech.transcribe(
             audio,
-            prompt=prompt[-600:] or None,
+            prompt=prompt[max(0, len(prompt) - chars) :] or None,
             window_s=self.config.window_floor_s,
             vad=not quick,
             word_times=not quick,
