@@ -89,9 +89,21 @@ class Encoders:
         the answers to them (a service does this while the question is asked)."""
         self.vectors([*references, *questions])
         self.vectors(list(references), tuned)
-        if not self.keep:
-            self._lower.clear()
-            self._prompts |= set(questions) | set(references)
+        self._forget_all_but({*questions, *references}, set())
+
+    def _forget_all_but(self, prompts: set[str], answers: set[str]) -> None:
+        """A service (`keep` off) keeps only question and reference vectors between calls, up to
+        KEPT_PROMPTS: the lower states and the answers' vectors are dropped."""
+        if self.keep:
+            return
+        self._lower.clear()
+        self._prompts |= prompts
+        for text in answers - self._prompts:
+            for name in self.encoders:
+                self._vectors.pop((name, text), None)
+        if len(self._prompts) > KEPT_PROMPTS:
+            self._prompts.clear()
+            self._vectors.clear()
 
     def text_vectors(self, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """Each answer's pretrained unit vector (its first window) and its question's: what the kNN
@@ -132,13 +144,5 @@ class Encoders:
         )
         first = np.searchsorted(owner, np.arange(len(rows)))
         vectors = (frozen_win[first], frozen_question)
-        if not self.keep:
-            self._lower.clear()
-            self._prompts |= set(rows["reference"]) | set(rows["question"])
-            for text in set(flat) - self._prompts:
-                for name in self.encoders:
-                    self._vectors.pop((name, text), None)
-            if len(self._prompts) > KEPT_PROMPTS:
-                self._prompts.clear()
-                self._vectors.clear()
+        self._forget_all_but(set(rows["reference"]) | set(rows["question"]), set(flat))
         return frame, vectors
