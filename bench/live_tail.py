@@ -14,7 +14,9 @@ with one change:
                  and the sentence-end model asked after it too (two releases back)
   floor_5s     `window_floor_s: 5`
   tail_prompt_600  `tail_prompt_chars: 600`: the quick tail prompted with as much of what was said
-                 before as every other decode (the release before)
+                 before as every other decode (two releases back)
+  no_last_draft  `keep_last_draft: false`: a draft still being decoded at "done" is dropped and
+                 the tail heard from the last cut (the release before)
 The same audio for every variant: the recorded clips in data/raw/speech and real Mohler student
 answers spoken by Piper (transcription_settings.clips). Reports per variant the time `finish`
 took (p50 / p95 / max), the word error rate of the whole answer, the loops the transcription
@@ -22,7 +24,7 @@ guard caught, and the speaking rate and long pauses delivery computes from the w
 (against the configured variant's). Writes JSON.
 
     python bench/live_tail.py [--answers 30] [--variants configured no_early_tail full_tail floor_5s
-                              tail_prompt_600]
+                              tail_prompt_600 no_last_draft]
                               [--done-after-s 0.2] [--output bench/results/live_tail.json]
 
 `--done-after-s` feeds that much silence after each clip before Done: a candidate who stops and
@@ -59,6 +61,7 @@ VARIANTS = {
     "full_tail": {"quick_tail": False, "early_tail_s": 0.0},
     "floor_5s": {"window_floor_s": 5.0},
     "tail_prompt_600": {"tail_prompt_chars": 600},
+    "no_last_draft": {"keep_last_draft": False},
 }
 
 
@@ -71,9 +74,11 @@ def answer_live(
     live = LiveAnswer(speech, config, max_seconds=len(audio) / SAMPLE_RATE + 5, can_end=can_end)
     try:
         start = time.perf_counter()
-        for number, at in enumerate(range(0, len(audio), FRAME), start=1):
-            live.feed(audio[at : at + FRAME])
-            time.sleep(max(0.0, start + number * FRAME / SAMPLE_RATE - time.perf_counter()))
+        for at in range(0, len(audio), FRAME):
+            frame = audio[at : at + FRAME]
+            # a frame reaches the service once it has been spoken, at its end
+            time.sleep(max(0.0, start + (at + len(frame)) / SAMPLE_RATE - time.perf_counter()))
+            live.feed(frame)
         ended = time.perf_counter()
         heard = live.finish()
         return heard, time.perf_counter() - ended
@@ -141,13 +146,14 @@ def main() -> None:
             "draft_every_s": serve.live_answer.draft_every_s,
             "early_tail_s": serve.live_answer.early_tail_s,
             "tail_prompt_chars": serve.live_answer.tail_prompt_chars,
+            "keep_last_draft": serve.live_answer.keep_last_draft,
         },
         "done_after_s": args.done_after_s,
         "sentence_end": f"{rule.model} (log P(end) >= {rule.threshold:.2f}), 1 thread",
         "clips": {"recorded": sum(1 for n, _, _ in audio if not n.startswith("piper:")), "all": len(audio)},
         "finish_by_variant": by_variant,
     }
-    for baseline in ("no_early_tail", "full_tail", "tail_prompt_600"):
+    for baseline in ("no_early_tail", "full_tail", "tail_prompt_600", "no_last_draft"):
         if {"configured", baseline} <= by_variant.keys():
             report[f"configured_over_{baseline}"] = {
                 key: round(by_variant["configured"][key] / by_variant[baseline][key], 3)

@@ -11,14 +11,17 @@ plus the service's own per-stage timings. The baseline measured in the same run 
 whole-turn endpoint (/answer_audio), whose first audio byte arrives with the whole turn.
 
 The live path (ws://.../live/answer) gets the same clips as a microphone sends them: 200 ms
-frames in real time. In button mode "done" follows the clip's last frame; hands-free, silence
-follows until the service ends the answer by itself. Both are timed from the clip's last voiced
-frame (Silero VAD) to the reply's first audio, and the upload path beside them from the same
-point (its upload starts at the clip's end); hands-free also reports the endpointing delay (last
-voiced frame -> the service ends the answer) apart from the reply after it, and the service's
-CPU time per second of audio while the candidate speaks. The button path is then timed again
-while a second candidate answers over their own live socket at the same time: whether listening
-keeps up in real time on the machine's cores with one other session active.
+frames in real time, each sent once it has been spoken (at its end). In button mode "done"
+follows the clip's last frame, which is shorter, as the page's Done sends the part-frame it
+holds; hands-free, silence follows until the service ends the answer by itself. Both are timed
+from the clip's last voiced frame (Silero VAD) to the reply's first audio, and the upload path
+beside them from the same point (its upload starts at the clip's end); hands-free also reports
+the endpointing delay (last voiced frame -> the service ends the answer) apart from the reply
+after it, and the service's CPU time per second of audio while the candidate speaks. The button
+path is then timed again while a second candidate answers over their own live socket at the
+same time: whether listening keeps up in real time on the machine's cores with one other
+session active. (Before this release the bench sent each frame at its start, up to 200 ms
+before a microphone could: its live figures started the clock that much late; `last_frame_ms`.)
 
     python bench/service_latency.py [--turns 24] [--concurrency 4 16] [--speech-models whisper-base ...]
                                     [--interviewers base:interviewer-base ...] [--settings KEY=VALUE ...]
@@ -30,10 +33,11 @@ same clips then go through each of `--interviewers` (default: the untuned packag
 size as the served model), so the cost of the served turns is measured in the same run, and
 then through the configured interviewer under each of `--settings` (default:
 first_clause_words=0, the reply's first sentence spoken whole, the baseline of the first clause).
-The live button path is timed again under each of `--live-settings` (default: the question
-encoded for the scorer and the coverage only once it is answered and the quick tail prompted with
+The live button path is timed again under each of `--live-settings` (default: a draft still
+being decoded at "done" dropped, `live_answer.keep_last_draft=false`, the release before; the
+question encoded for the scorer and the coverage only once it is answered and the quick tail prompted with
 600 characters of what was said before it, `prepare_question=false,
-live_answer.tail_prompt_chars=600`, the release before; the reply's opening
+live_answer.tail_prompt_chars=600`, two releases back; the reply's opening
 clause split off only once its whole first sentence is written, `early_opening=false`, the
 release before the opening went out early; the tail heard in full after "done" and no prefill of
 the answer heard so far, `live_answer.quick_tail=false, live_answer.early_tail_s=0,
@@ -240,12 +244,14 @@ class Client:
             # hands-free: the clip, then silence, until the service ends the answer (which may be
             # before the clip's end: a cut-in, counted apart); with the button: the clip
             while ("end" not in at) if hands_free else (sent < len(samples)):
-                due = started + sent / 16_000
-                time.sleep(max(0.0, due - time.perf_counter()))
                 chunk = samples[sent : sent + frame] if sent < len(samples) else np.zeros(frame, np.float32)
+                # A microphone has a frame only once it has been spoken: each goes at its end (the
+                # clip's last one, shorter, as the page's Done sends the part-frame it holds).
+                due = started + (sent + len(chunk)) / 16_000
+                time.sleep(max(0.0, due - time.perf_counter()))
                 try:
                     ws.send((np.clip(chunk, -1, 1) * 32767).astype("<i2").tobytes())
-                    sent += frame
+                    sent += len(chunk)
                     while True:  # whatever the service said meanwhile
                         try:
                             take(ws.recv(timeout=0))
@@ -276,6 +282,9 @@ class Client:
             "reply_words": len(turn["reply"].split()),
             "speaking_cpu_per_audio_s": speaking_cpu,
             "trailing_silence_ms": (len(samples) / 16_000 - voiced_end) * 1000,
+            # the clip's last frame: the bench sent each frame at its start before this release,
+            # so "done" reached the service this much before the microphone could have sent it
+            "last_frame_ms": ((len(samples) - 1) % frame + 1) / 16,
             "cut_in": hands_free and at["end"] < voiced,
         }
 
@@ -493,6 +502,7 @@ def live_button(button: list[dict], spoken: SpokenAnswers) -> dict:
             [r["server"] for r in button if "last_segment" in r["server"]], "last_segment"
         ),
         "stage_p50_ms": stage_p50(button),
+        "last_frame_ms": from_voice(button, "last_frame_ms"),
         "turns": len(button),
     }
 
@@ -576,6 +586,8 @@ def warm_service(config: Path, work: Path, clip: tuple[str, bytes]) -> Iterator[
 # The release before this one: the question encoded for the scorer and coverage only once it is
 # answered, and the quick tail prompted with up to 600 characters of what was said before it.
 UNPREPARED = "prepare_question=false,live_answer.tail_prompt_chars=600"
+LAST_DRAFT_DROPPED = "live_answer.keep_last_draft=false"
+EARLY_TAIL_OFF = "live_answer.early_tail_s=0"
 # The live path before the quick tail and the answer prefill (two releases back).
 PREVIOUS_LIVE_PATH = ",".join(
     f"live_answer.{setting}" for setting in ("quick_tail=false", "early_tail_s=0", "prefill_answer=false")
@@ -601,7 +613,7 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument(
         "--live-settings", nargs="*",
-        default=[UNPREPARED, "early_opening=false", PREVIOUS_LIVE_PATH, "live_answer.early_tail_s=0"],
+        default=[LAST_DRAFT_DROPPED, UNPREPARED, "early_opening=false", PREVIOUS_LIVE_PATH, EARLY_TAIL_OFF],
         help="serve settings (KEY=VALUE, several joined by commas) to time on the live button path, "
         "each in its own run",
     )  # fmt: skip

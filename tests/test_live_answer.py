@@ -254,6 +254,38 @@ def test_drafts_leave_only_a_short_tail_to_transcribe_when_the_answer_ends() -> 
 
 
 @pytest.mark.slow
+def test_a_draft_still_being_decoded_at_done_is_kept_before_the_tail() -> None:
+    """Done while a draft is being decoded: the tail waits for the worker anyway, so the draft is
+    kept by the rule used while the candidate spoke (the words two drafts agree on) and only the
+    rest is heard after it; the answer reads as when the segment is heard whole."""
+    audio = clip("LJ001-0003.wav")
+    config = LiveAnswerConfig(draft_every_s=1.0, early_tail_s=0.0)
+    live = LiveAnswer(speech(), config, 60, can_end=lambda t: True)
+    try:
+        fed, seen = 0, None
+        for frame in frames(audio):
+            live.feed(frame)
+            fed += len(frame)
+            if live.draft is None or live.draft is seen:
+                continue
+            seen = live.draft
+            if live.guess and fed - (live.open_from or 0) >= 5 * SAMPLE_RATE:
+                break  # Done now, with this draft on the worker and one before it to agree with
+            seen.transcript.result()
+        assert seen is not None and not seen.transcript.done(), "no draft was being decoded at Done"
+        cuts = sum(s.cut_in_speech for s in live.segments)
+        text = live.finish().text
+        assert seen.transcript.done()
+        assert sum(s.cut_in_speech for s in live.segments) == cuts + 1, "the draft in flight was not kept"
+        assert live.segments[-1].start == live.segments[-2].end
+    finally:
+        live.close()
+    whole = plain(speech().transcribe(audio[:fed]).text)  # the same audio heard as one segment
+    said = " ".join(plain(transcripts()["LJ001-0003.wav"]).split()[: len(whole.split())])
+    assert jiwer.wer(said, plain(text)) <= jiwer.wer(said, whole) + 0.05, (said, whole, text)
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("draft_every_s", [1.0, 0.0], ids=["tail after a cut", "the whole answer"])
 def test_the_tail_left_at_done_is_heard_as_well_without_alignment_or_a_sentence_end_check(
     draft_every_s: float,

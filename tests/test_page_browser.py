@@ -15,7 +15,7 @@ import jiwer
 import numpy as np
 import pytest
 from conftest import SPEECH, Service
-from harness import decoded, transcripts, with_thinking_pause
+from harness import decoded, plain, transcripts, with_thinking_pause
 
 from mockmentor.coding.follow_up import follow_up_question
 from mockmentor.speech.pcm import wav_bytes
@@ -268,6 +268,18 @@ def test_coding_round_keyboard_only(playwright, service: Service, coding_problem
         browser.close()
 
 
+def start_hands_free(page, service: Service) -> None:
+    """An intro-programming interview started, then hands-free ticked: the microphone opens and
+    the live socket streams it."""
+    page.goto(f"{service.url}/app/")
+    page.wait_for_selector("#role option", state="attached")
+    page.select_option("#role", "Software engineer")
+    page.select_option("#topic", "intro-programming")
+    page.click("#start")
+    page.wait_for_selector("#interview:not([hidden])")
+    page.check("#hands-free")
+
+
 def test_hands_free_turn_with_a_thinking_pause_and_barge_in(
     playwright, service: Service, tmp_path: Path
 ) -> None:
@@ -294,13 +306,7 @@ def test_hands_free_turn_with_a_thinking_pause_and_barge_in(
             raise AssertionError(f"{what} (page: {shown})") from None
 
     try:
-        page.goto(f"{service.url}/app/")
-        page.wait_for_selector("#role option", state="attached")
-        page.select_option("#role", "Software engineer")
-        page.select_option("#topic", "intro-programming")
-        page.click("#start")
-        page.wait_for_selector("#interview:not([hidden])")
-        page.check("#hands-free")  # the microphone opens and streams
+        start_hands_free(page, service)
         wait("live.sending", 30, "the live socket never became ready")
         page.click("#replay")  # the interviewer says the question again as the candidate starts
         wait("player.stopped >= 1", 30, "the interviewer was not stopped when the candidate spoke")
@@ -316,5 +322,32 @@ def test_hands_free_turn_with_a_thinking_pause_and_barge_in(
         assert [a["transcript"] for a in report["answers"]] == [transcript]
         assert page.locator("#conversation li.answer").count() == 1
         page.screenshot(path=SHOTS / "5-hands-free.png", full_page=True)
+    finally:
+        browser.close()
+
+
+def test_done_sends_the_last_words_before_it(playwright, service: Service, tmp_path: Path) -> None:
+    """Done mid-answer: the part-frame the worklet holds (up to 200 ms of the last words) goes to
+    the service before "done", so the answer is heard up to the click, not the last full frame."""
+    lead = np.zeros(3 * 16_000, np.float32)  # the candidate starts 3 s after the microphone opens
+    microphone = tmp_path / "done.wav"
+    microphone.write_bytes(wav_bytes(np.concatenate([lead, decoded(CLIP.name)])))
+    sent: list[str | bytes] = []
+    browser = launch(playwright, microphone=True, clip=microphone)
+    page = browser.new_page()
+    page.on("websocket", lambda socket: socket.on("framesent", lambda message: sent.append(message)))
+    try:
+        start_hands_free(page, service)
+        page.wait_for_function("live.sending", timeout=30_000)
+        page.wait_for_function("$('live-heard').textContent.length > 0", timeout=30_000)  # speaking
+        page.click("#done")
+        page.wait_for_function("state.turnId !== null", timeout=120_000)
+        done = next(i for i, m in enumerate(sent) if isinstance(m, str) and '"done"' in m)
+        frames = [m for m in sent[:done] if isinstance(m, bytes)]
+        assert frames and all(len(f) == 6400 for f in frames[:-1]), [len(f) for f in frames]
+        assert 0 < len(frames[-1]) < 6400, "Done did not send the part-frame the worklet held"
+        transcript = page.text_content("#transcript")
+        said, heard = plain(transcripts()[CLIP.name]).split(), plain(transcript).split()
+        assert 3 <= len(heard) < len(said) and heard[0] == said[0], transcript  # the answer up to Done
     finally:
         browser.close()

@@ -114,6 +114,13 @@ class LiveAnswerConfig:
             "Done or the pause that closes it (0: off; at least the quick tail's 0.1 s margin)"
         },
     )
+    keep_last_draft: bool = field(
+        default=True,
+        metadata={
+            "help": "a draft still being decoded when the answer ends is waited for and kept by the "
+            "drafts' rule, so only the rest is left for the tail (see the README)"
+        },
+    )
     prefill_answer: bool = field(
         default=True,
         metadata={
@@ -509,8 +516,26 @@ class LiveAnswer:
         segments (word times from the start of the answer)."""
         self._stop_counting()
         if self.open_from is not None:
+            self._keep_last_draft()
             self._close(self.samples, final=True)
         return self.snapshot()
+
+    def _keep_last_draft(self) -> None:
+        """A draft of the open segment still being decoded when the answer ends (or decoded since
+        the last frame): the tail would wait for the worker anyway, so it waits for the draft and
+        keeps what it agrees on with the one before, by the rule used while the candidate spoke,
+        and only the rest is left to hear. Not when the tail heard early stands for the end."""
+        draft = self.draft
+        if draft is None or draft.transcript.cancelled() or not self.config.keep_last_draft:
+            return
+        if self.early_tail is not None and self.early_tail[0] == self._tail(self.samples, final=True):
+            return  # heard already: _close takes it as it is
+        self.draft = None
+        try:
+            draft.transcript.result()
+        except Exception:  # the tail is heard whole, as without the draft
+            return
+        self._keep_agreed(draft)
 
     def snapshot(self) -> Transcript:
         """Every closed segment joined (waits for the worker to transcribe them)."""

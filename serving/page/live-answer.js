@@ -6,7 +6,11 @@
 "use strict";
 
 const FRAME_SAMPLES = 3200;  // 200 ms at 16 kHz
-const live = { on: false, context: null, stream: null, socket: null, sending: false, answers: 0, paused: false };
+const FLUSH_WAIT_MS = 250;  // Done waits this long at most for the worklet's last part-frame
+const live = {
+  on: false, context: null, node: null, stream: null, socket: null, sending: false, answers: 0, paused: false,
+  flushing: null,
+};
 
 async function openMicrophone() {
   live.stream = await navigator.mediaDevices.getUserMedia({
@@ -16,8 +20,10 @@ async function openMicrophone() {
   await live.context.audioWorklet.addModule("pcm-worklet.js");
   const node = new AudioWorkletNode(live.context, "pcm-frames", { processorOptions: { frameSamples: FRAME_SAMPLES } });
   node.port.onmessage = (e) => {
+    if (e.data === "flushed") { if (live.flushing) live.flushing(); return; }
     if (live.sending && live.socket && live.socket.readyState === WebSocket.OPEN) live.socket.send(e.data);
   };
+  live.node = node;
   const mute = live.context.createGain();
   mute.gain.value = 0;  // the worklet must be pulled by the graph to run; nothing is heard
   live.context.createMediaStreamSource(live.stream).connect(node).connect(mute).connect(live.context.destination);
@@ -27,7 +33,7 @@ function closeMicrophone() {
   if (live.socket) live.socket.close(1000, "hands-free switched off");
   if (live.stream) live.stream.getTracks().forEach((t) => t.stop());
   if (live.context) live.context.close();
-  Object.assign(live, { context: null, stream: null, socket: null, sending: false });
+  Object.assign(live, { context: null, node: null, stream: null, socket: null, sending: false, flushing: null });
   $("done").hidden = true;
   $("live-status").textContent = "";
   $("live-heard").textContent = "";
@@ -88,7 +94,7 @@ function listen() {
   }));
   socket.onmessage = (message) => onLiveEvent(JSON.parse(message.data));
   socket.onclose = (e) => {
-    live.socket = null; live.sending = false;
+    live.socket = null; live.sending = false; live.flushing = null;
     $("done").hidden = true;
     if (live.paused) return;  // cancelled for a typed answer
     if (e.code !== 1000 && e.reason) showAlert(e.reason);
@@ -125,8 +131,22 @@ function onLiveEvent(event) {
   }
 }
 
+// Done: the worklet first sends the part-frame it holds (the last words said), then "done"
+// follows it on the socket. Should the worklet not answer (a suspended audio context), Done
+// goes anyway after FLUSH_WAIT_MS.
 function done() {
-  if (live.socket && live.socket.readyState === WebSocket.OPEN) live.socket.send(JSON.stringify({ type: "done" }));
+  const socket = live.socket;
+  if (!socket || socket.readyState !== WebSocket.OPEN || live.flushing) return;
+  let sent = false;
+  const send = () => {
+    if (sent) return;
+    sent = true;
+    live.flushing = null;
+    if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "done" }));
+  };
+  live.flushing = send;
+  if (live.node) live.node.port.postMessage("flush");
+  setTimeout(send, live.node ? FLUSH_WAIT_MS : 0);
 }
 
 window.addEventListener("DOMContentLoaded", () => {
