@@ -13,7 +13,14 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from mockmentor.interviewer.guard import CLOSING, ENDED, OFF_TOPIC, guarded_feedback, sentence_stream
+from mockmentor.interviewer.guard import (
+    CLOSING,
+    ENDED,
+    OFF_TOPIC,
+    Opening,
+    guarded_feedback,
+    sentence_stream,
+)
 from mockmentor.interviewer.turn import AnswerFacts
 
 
@@ -32,16 +39,13 @@ def served_turn(reply: str, facts: dict, seed: int, opening_words: int = 0) -> S
     answer = AnswerFacts(**facts)
     if answer.verdict == "off_topic":
         return ServedTurn(f"{OFF_TOPIC} {answer.question}", False, False)
-    written = list(sentence_stream(iter([reply])))
+    read = list(sentence_stream(iter([reply]), opening_words))
+    written = [s for s in read if not isinstance(s, Opening)]  # the model's sentences, whole
     probe = answer.hint is not None
     parts = [
         part
         for part, _ in guarded_feedback(
-            sentence_stream(iter([reply]), opening_words),
-            answer,
-            probe=probe,
-            next_text=answer.next_question,
-            seed=seed,
+            iter(read), answer, probe=probe, next_text=answer.next_question, seed=seed
         )
     ]
     spoken = _sentences(parts)

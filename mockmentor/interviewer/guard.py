@@ -49,7 +49,8 @@ OPENING_ENDINGS: dict[Verdict, str] = {
 }
 _BOUNDARY = re.compile(r"(?<=[.!?])\s+")
 ENDED = re.compile(r"[.!?][\"'”’)]*$")
-# A word that ends a clause: comma, semicolon, colon, dash (the marks Piper's speech_parts splits at).
+# A word that ends a clause: comma, semicolon, colon, dash (the marks Piper's speech_parts splits at;
+# model packages never import each other, so mockmentor/speech/synthesis.py holds its own copy).
 CLAUSE_END = re.compile(r"[,;:\u2013\u2014]$")
 
 
@@ -168,11 +169,10 @@ def _kept_of(sentence: str, opening: str, facts: AnswerFacts) -> str:
     """The first sentence, its `opening` spoken already: whole if it keeps the contract, else
     cut after its last clause that does and ended there; when none after the opening does, the
     opening ended by a line that names nothing (its clause mark stays: it has been spoken)."""
-    if sentence.startswith(opening):
-        if ENDED.search(sentence) and _keeps_contract(sentence, facts):
-            return sentence
-        for word in reversed(list(re.finditer(r"\S+", sentence))):
-            cut = sentence[: word.end()]
-            if word.end() > len(opening) and CLAUSE_END.search(word.group()) and _keeps_contract(cut, facts):
-                return f"{cut[:-1]}."
+    if ENDED.search(sentence) and _keeps_contract(sentence, facts):
+        return sentence
+    for word in reversed(list(re.finditer(r"\S+", sentence))):
+        cut = sentence[: word.end()]
+        if word.end() > len(opening) and CLAUSE_END.search(word.group()) and _keeps_contract(cut, facts):
+            return f"{cut[:-1]}."
     return f"{opening} {OPENING_ENDINGS[facts.verdict]}"

@@ -55,7 +55,9 @@ class PiperTextToSpeech:
 
 ENGINES = {"piper": PiperTextToSpeech}
 
-_CLAUSE_END = re.compile(r"[,;:\u2013\u2014]$")  # a word ending a clause: comma, semicolon, colon, dash
+# A word ending a clause: comma, semicolon, colon, dash; the reply guard's opening clause ends at the
+# same marks (mockmentor/interviewer/guard.py CLAUSE_END: model packages never import each other).
+_CLAUSE_END = re.compile(r"[,;:\u2013\u2014]$")
 _MIN_REST_WORDS = 3
 
 
