@@ -304,10 +304,7 @@ class LiveAnswer:
         if self.draft is not None:
             if not self.draft.transcript.done():
                 return
-            # Still this segment's: closing a segment drops its draft (_close).
-            draft, self.draft = self.draft, None
-            if draft.transcript.exception() is None:
-                self._keep_agreed(draft)
+            self._take_draft()
         start = self.open_from or 0
         due = self.samples - max(self.drafted_to, start) >= self.config.draft_every_s * SAMPLE_RATE
         if due and self._may_work_ahead():
@@ -315,6 +312,14 @@ class LiveAnswer:
             audio = self._audio()[start:end]
             earlier = [s.heard for s in self.segments]
             self.draft = Draft(start, end, self.worker.submit(self._transcribe_draft, audio, earlier))
+
+    def _take_draft(self) -> None:
+        """Keep what the draft of the open segment agrees on with the one before (waiting for it to
+        be decoded); a draft that failed is dropped. Still this segment's: closing a segment drops
+        its draft (_close)."""
+        draft, self.draft = self.draft, None
+        if draft is not None and draft.transcript.exception() is None:
+            self._keep_agreed(draft)
 
     def _may_work_ahead(self) -> bool:
         """May the worker hear ahead (a draft, a tail heard early): every closed segment is done
@@ -530,12 +535,7 @@ class LiveAnswer:
             return
         if self.early_tail is not None and self.early_tail[0] == self._tail(self.samples, final=True):
             return  # heard already: _close takes it as it is
-        self.draft = None
-        try:
-            draft.transcript.result()
-        except Exception:  # the tail is heard whole, as without the draft
-            return
-        self._keep_agreed(draft)
+        self._take_draft()  # a draft that failed leaves the tail heard whole, as without it
 
     def snapshot(self) -> Transcript:
         """Every closed segment joined (waits for the worker to transcribe them)."""
