@@ -503,7 +503,23 @@ def live_button(button: list[dict], spoken: SpokenAnswers) -> dict:
         ),
         "stage_p50_ms": stage_p50(button),
         "last_frame_ms": from_voice(button, "last_frame_ms"),
+        "opening_ahead": opening_ahead(button),
         "turns": len(button),
+    }
+
+
+def opening_ahead(button: list[dict]) -> dict:
+    """How often the reply started from the opening made while the answer was spoken, and the
+    first audio with it and without it (a turn made none when the plan asked no model of it)."""
+    made = [r for r in button if "opening_ahead" in r["server"]]
+    used = [r for r in made if r["server"]["opening_ahead"] == 1.0]
+    unused = [r for r in button if r not in used]
+    return {
+        "turns_with_one": len(made),
+        "used": len(used),
+        "first_audio_when_used": from_voice(used) if used else None,
+        "first_audio_otherwise": from_voice(unused) if unused else None,
+        "made_ms": from_voice([r["server"] for r in made], "opening_ahead_made") if made else None,
     }
 
 
@@ -587,6 +603,7 @@ def warm_service(config: Path, work: Path, clip: tuple[str, bytes]) -> Iterator[
 # answered, and the quick tail prompted with up to 600 characters of what was said before it.
 UNPREPARED = "prepare_question=false,live_answer.tail_prompt_chars=600"
 LAST_DRAFT_DROPPED = "live_answer.keep_last_draft=false"
+OPENING_AHEAD_OFF = "live_answer.opening_ahead=false"  # the release before: the prompt prefilled only
 EARLY_TAIL_OFF = "live_answer.early_tail_s=0"
 # The live path before the quick tail and the answer prefill (two releases back).
 PREVIOUS_LIVE_PATH = ",".join(
@@ -613,7 +630,10 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument(
         "--live-settings", nargs="*",
-        default=[LAST_DRAFT_DROPPED, UNPREPARED, "early_opening=false", PREVIOUS_LIVE_PATH, EARLY_TAIL_OFF],
+        default=[
+            OPENING_AHEAD_OFF, LAST_DRAFT_DROPPED, UNPREPARED, "early_opening=false", PREVIOUS_LIVE_PATH,
+            EARLY_TAIL_OFF,
+        ],
         help="serve settings (KEY=VALUE, several joined by commas) to time on the live button path, "
         "each in its own run",
     )  # fmt: skip

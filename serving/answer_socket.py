@@ -12,6 +12,11 @@ While the candidate is silent where the answer may end (end_of_turn.py), the tur
 the transcript so far, up to its first spoken sentence; if the answer then ends with nothing more
 said, that sentence goes out at once, and if the candidate speaks again it is dropped.
 
+While the candidate speaks, each new part of the transcript gets the reply's opening clause made
+for it, spoken by Piper (InterviewEngine.opening_ahead); when the answer ends, the turn opens
+with the latest one if the plan's verdict on the whole answer is the one it was made for, and
+the model goes on from it.
+
 Nothing is stored until the turn's last step, so a connection that drops mid-answer leaves no
 turn. Every refusal closes the socket with a code and a reason a person can read:
   1007  the opening message, a control message or an audio frame is malformed
@@ -24,7 +29,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
+import logging
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -38,10 +46,11 @@ from mockmentor.speech.pcm import SAMPLE_RATE
 
 from .admission import TURN_IN_PROGRESS
 from .config import ServeConfig
-from .interview import Event, HeardAnswer, InterviewEngine
+from .interview import Event, HeardAnswer, InterviewEngine, OpeningAhead
 from .refusal import RequestRefused
 
 MALFORMED, REFUSED, TOO_LONG, NORMAL = 1007, 1008, 1009, 1000
+logger = logging.getLogger("mockmentor.serving")
 
 
 class Opening(BaseModel):
@@ -79,12 +88,12 @@ class AnswerSocket:
         opening = await self._opening()
         self.session, self.token = opening.session_id, opening.session_token
         try:
-            _, last = await asyncio.to_thread(self.engine.answerable, self.session, self.token)
+            state, last = await asyncio.to_thread(self.engine.answerable, self.session, self.token)
             # Held until the socket closes: no other answer to this session meanwhile.
             self.engine.claims.claim(self.session, "an answer to this session is already being processed")
         except RequestRefused as err:
             raise await self.close(REFUSED, str(err)) from None
-        self.last = last
+        self.state, self.last = state, last
         models, question = self.engine.models, last.next_question or ""
         threshold = models.end_of_turn.threshold
         live = LiveAnswer(
@@ -97,6 +106,8 @@ class AnswerSocket:
         self.early: Early | None = None
         self.prefilled = ""  # the answer heard so far that the interviewer's prompt holds
         self.prefilling: asyncio.Task | None = None
+        self.prefill_stop = threading.Event()  # set when the answer ends: the work in flight is not wanted
+        self.ahead: OpeningAhead | None = None  # the latest opening made while the answer was spoken
         try:
             await self.ws.send_json(
                 {
@@ -117,6 +128,7 @@ class AnswerSocket:
         await self.ws.close(code=NORMAL)
 
     async def _turn(self, live: LiveAnswer, ended_by: str) -> None:
+        self.prefill_stop.set()  # an opening still being made is for words the answer went on from
         behind_ms = round(live.untranscribed_s * 1000, 1)
         step = time.perf_counter()
         transcript = await asyncio.to_thread(live.finish)
@@ -134,7 +146,8 @@ class AnswerSocket:
         )
         if started is None:
             audio = live.wav() if self.config.keep_audio else b""
-            started = await self._start_turn(HeardAnswer(transcript, audio, timings)), []
+            heard = HeardAnswer(transcript, audio, timings, opening=self.ahead)
+            started = await self._start_turn(heard), []
         await self._forward(*started)
 
     async def _opening(self) -> Opening:
@@ -207,18 +220,39 @@ class AnswerSocket:
 
     # ---- the reply, started early -----------------------------------------------------------
     def _prefill(self, status: Status) -> None:
-        """Prefill the interviewer's prompt through each new part of the answer heard, one at a
-        time, while only this answer is being spoken (the prompt cache is the process's one)."""
-        if not self.live_config.prefill_answer:
+        """Prefill the interviewer's prompt through each new part of the answer heard (with
+        `opening_ahead`, make the reply's opening on it, which prefills it too), one at a time,
+        while only this answer is being spoken (the prompt cache is the process's one)."""
+        config = self.live_config
+        if not (config.prefill_answer or config.opening_ahead):
             return
         busy = self.prefilling is not None and not self.prefilling.done()
-        alone = self.engine.listening.count <= self.live_config.draft_max_listening
+        alone = self.engine.listening.count <= config.draft_max_listening
         if busy or not alone or self.early is not None or status.heard == self.prefilled:
             return
         self.prefilled = status.heard
-        self.prefilling = asyncio.create_task(
-            asyncio.to_thread(self.engine.prefill_answer, self.last, status.heard)
-        )
+        if config.opening_ahead:
+            work = functools.partial(
+                self.engine.opening_ahead,
+                self.state,
+                self.last,
+                self.token,
+                status.heard,
+                self.prefill_stop.is_set,
+            )
+        else:
+            work = functools.partial(self.engine.prefill_answer, self.last, status.heard)
+        self.prefilling = asyncio.create_task(asyncio.to_thread(work))
+        self.prefilling.add_done_callback(self._made)
+
+    def _made(self, task: asyncio.Task) -> None:
+        """Keep the opening a finished prefill made; a failed one costs only its time."""
+        if task.cancelled():
+            return
+        if (error := task.exception()) is not None:
+            logger.warning("could not make the reply's opening ahead of the answer's end: %r", error)
+        elif isinstance(made := task.result(), OpeningAhead):
+            self.ahead = made  # the turn takes the latest one made by the time the tail is heard
 
     async def _speculate(self, live: LiveAnswer, status: Status) -> None:
         """Start the turn on the transcript so far while the candidate is silent and the answer

@@ -31,16 +31,20 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 
+from mockmentor.interviewer.decoding import GenerationStopped
 from mockmentor.interviewer.guard import (
     CLOSING,
     OFF_TOPIC,
     OFF_TOPIC_AGAIN,
+    Opening,
     guarded_feedback,
+    keeps_contract,
     sentence_stream,
 )
 from mockmentor.interviewer.templates import OPENER_LEADS
 from mockmentor.interviewer.turn import (
     AnswerFacts,
+    Verdict,
     feedback_messages,
     opener_messages,
     plan_verdict,
@@ -88,6 +92,8 @@ class Pending:
     started: float
     timings: dict[str, float] = field(default_factory=dict)
     stop: Callable[[], bool] | None = None  # asked by the interviewer before each token
+    opening: OpeningAhead | None = None  # made on the answer heard so far, while it was spoken
+    opening_used: bool = False  # the reply goes on from it (the plan's verdict did not change)
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,20 @@ class Decision:
 
 
 @dataclass(frozen=True)
+class OpeningAhead:
+    """The reply's opening clause, written and spoken on the answer heard so far while the
+    candidate was still speaking (serving/answer_socket.py). When the answer ends, it is the
+    reply's start if the plan's verdict on the whole answer is the one it was written for and it
+    still keeps the turn contract; the model then goes on from it on the whole answer's prompt."""
+
+    heard: str  # the transcript it was written on
+    verdict: Verdict
+    clause: str
+    speech: schemas.Spoken
+    made_ms: float  # scoring, the model's first words and Piper, while the candidate spoke
+
+
+@dataclass(frozen=True)
 class HeardAnswer:
     """A spoken answer transcribed while it was spoken (serving/answer_socket.py)."""
 
@@ -113,6 +133,7 @@ class HeardAnswer:
     # Set by the socket when it no longer wants this turn (a reply started early, and the
     # candidate spoke again): the interviewer stops at its next token and frees the model.
     dropped: threading.Event = field(default_factory=threading.Event)
+    opening: OpeningAhead | None = None  # the reply's opening, made while the answer was spoken
 
 
 RETRIES_PER_QUESTION = 1
@@ -171,6 +192,39 @@ class InterviewEngine:
         if question is None or not answer or not self.config.prefill_next_prompt:
             return
         self._warm(question.topic, last.next_question or question.spoken, answer)
+
+    def opening_ahead(
+        self, session: Any, last: Turn, token: str, heard: str, stop: Callable[[], bool]
+    ) -> OpeningAhead | None:
+        """The reply's opening clause and its speech, made on the answer heard so far (the live
+        socket, while the candidate speaks; `session` and `last` as `answerable` gave them) by
+        the turn's own steps: score, plan, the model's first words under the guard, Piper.
+
+        None when the plan asks no model (an answer that does not address the question), when
+        the model's first sentence opens with no clause that keeps the contract, or when `stop`
+        says it is no longer wanted. It prefills the prompt through the answer as
+        `prefill_answer` does; nothing is stored."""
+        if not (self.config.early_opening and self.config.first_clause_words):
+            return None
+        started = time.perf_counter()
+        try:
+            p = self._pending(session, last, token, None, heard, None, started)
+            score = self._score(p)
+            decision = self._decide(p, score)
+            if decision.retry or decision.off_topic:
+                return None
+            facts = self._facts(p, score, decision)
+            pieces = self.models.interviewer.stream(feedback_messages(facts), stop=stop)
+            try:
+                first = next(sentence_stream(pieces, self.config.first_clause_words), None)
+            finally:
+                pieces.close()  # frees the model for the next draft, or the turn itself
+            if not isinstance(first, Opening) or not keeps_contract(first, facts) or stop():
+                return None
+            speech = self.spoken(str(first))
+        except (RequestRefused, GenerationStopped):
+            return None
+        return OpeningAhead(heard, facts.verdict, str(first), speech, _ms(started))
 
     def _warm(self, topic: str, asked: str, answer: str) -> None:
         """The feedback prompt prefilled through `answer` (none yet: through "Answer:")."""
@@ -335,6 +389,7 @@ class InterviewEngine:
         started: float,
     ) -> Pending:
         timings: dict[str, float] = {}
+        opening = None
         if text is not None:
             transcript, words = self._checked_text(text), None
         elif heard is not None:
@@ -348,6 +403,7 @@ class InterviewEngine:
                 heard.audio,
             )
             timings = heard.timings  # the same dict: a turn started early gets the socket's later ones
+            opening = heard.opening
         else:
             transcript, words = self._transcribed(audio or b"", timings)
         question = self.bank.questions.get(last.next_question_id or "")
@@ -376,6 +432,7 @@ class InterviewEngine:
             started=started,
             timings=timings,
             stop=heard.dropped.is_set if heard is not None else None,
+            opening=opening,
         )
 
     # ---- the turn ----------------------------------------------------------------------------
@@ -487,14 +544,29 @@ class InterviewEngine:
             yield (f"Next question: {next_text}" if next_text else CLOSING), "template"
         else:
             opening = self.config.first_clause_words if self.config.early_opening else 0
-            model_sentences = sentence_stream(self.models.interviewer.stream(prompt, stop=p.stop), opening)
+            said = self._opening_said(p, facts)
+            pieces = self.models.interviewer.stream(prompt, stop=p.stop, reply_start=said)
+            model_sentences = sentence_stream(pieces, opening, said=said)
             yield from guarded_feedback(model_sentences, facts, decision.probe, next_text, seed=p.position)
+
+    def _opening_said(self, p: Pending, facts: AnswerFacts) -> str:
+        """The opening made while the answer was spoken, if it still fits the whole answer: the
+        plan's verdict is the one it was written for and it keeps the contract with the whole
+        answer's facts (what it missed may be more than the words heard then missed). Else ""."""
+        ahead = p.opening
+        if ahead is None:
+            return ""
+        p.opening_used = ahead.verdict == facts.verdict and keeps_contract(ahead.clause, facts)
+        p.timings["opening_ahead"] = float(p.opening_used)  # 1: the reply starts from it; 0: it did not fit
+        p.timings["opening_ahead_made"] = ahead.made_ms
+        return ahead.clause if p.opening_used else ""
 
     def _speak(self, p: Pending, sentence: str, first: bool, since: float) -> schemas.Spoken:
         if first:
             p.timings["interviewer_first_sentence"] = _ms(since)
         step = time.perf_counter()
-        spoken = self.spoken(sentence)
+        ahead = p.opening if first and p.opening_used else None
+        spoken = ahead.speech if ahead is not None and ahead.clause == sentence else self.spoken(sentence)
         if first:
             p.timings["tts_first_sentence"] = _ms(step)
             p.timings["first_audio"] = _ms(p.started)

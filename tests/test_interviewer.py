@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import mlflow
@@ -146,6 +147,24 @@ def test_a_prompt_prefilled_through_the_answer_so_far_is_reused_and_replies_the_
     assert warm.reply(final) == expected
     with pytest.raises(ValueError):
         prompt_ids(warm.tokenizer, heard, through="words the prompt does not hold")
+
+
+@pytest.mark.parametrize("backend", ["llama.cpp", "transformers"])
+def test_a_reply_goes_on_after_words_said_ahead_as_after_its_own(backend: str) -> None:
+    """The live socket speaks a reply's opening before the answer ends (opening_ahead); the turn
+    then has the model go on after those words. From a cold cache, greedy decoding after the first
+    words of a reply, given as text, writes what followed them in that reply."""
+    interviewer = Interviewer(InterviewerFiles.base(), backend, 24)
+    prompt = opener_messages("ml-theory", "Explain overfitting.")
+    whole = interviewer.reply(prompt)
+    said = whole[: [m.end() for m in re.finditer(r"\S+", whole)][3]]  # its first four words
+    goes_on = "".join(interviewer.stream(prompt, reply_start=said))
+    # The words said are prefilled in one batch where the model wrote them one token at a time, and
+    # a near-tie can then go the other way further on (as between the two backends, above: here
+    # llama.cpp parts after the sentence, "Question:" against "What is", on an AMD EPYC). The rest of
+    # the sentence they begin, the one the guard judges with them, must agree.
+    rest = whole[len(said) :]
+    assert goes_on[: rest.index(".") + 1] == rest[: rest.index(".") + 1], (said, goes_on, whole)
 
 
 @pytest.mark.parametrize("backend", ["llama.cpp", "transformers"])

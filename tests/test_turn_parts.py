@@ -282,3 +282,26 @@ def test_the_opening_spoken_ahead_is_the_clause_speech_would_split_off() -> None
         "Right, and the stack grows with every call — that is what runs out.",
     ]:
         assert opening_clause(sentence, 4) == speech_parts(sentence, 4)[0]
+
+
+def test_an_opening_made_ahead_starts_the_reply_at_once_and_the_model_goes_on_from_it() -> None:
+    """The live socket's opening, made while the answer was spoken: it comes out before the model
+    has written a word, and the sentence it begins is judged whole, as an opening spoken ahead is."""
+    facts = SIMILARITIES
+    said = "Infinite loops from careless code,"
+    ask = "In a well-written recursive function, what gets checked before it calls itself again?"
+    rest = [" as", " you", " said,", " are", " a", " real", " risk", " in", " both.", f" {ask}"]
+    read: list[str] = []
+
+    def counted() -> Iterator[str]:
+        for piece in rest:
+            read.append(piece)
+            yield piece
+
+    stream = guarded_feedback(sentence_stream(counted(), 4, said=said), facts, True, None, 0)
+    assert next(stream) == (said, "model") and read == []  # out before the model's first piece
+    assert [part for part, _ in stream] == ["as you said, are a real risk in both.", ask]
+    # the same rule as an opening the model wrote itself: a rest that hands a fact over is cut
+    leaky = iter([" both perform", " the same task,", " and both have", " termination tests."])
+    parts = [p for p, _ in guarded_feedback(sentence_stream(leaky, 4, said=said), facts, True, None, 0)]
+    assert parts[:2] == [said, "both perform the same task."] and not any("termination" in p for p in parts)

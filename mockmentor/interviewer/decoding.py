@@ -184,15 +184,22 @@ class Interviewer:
             model = PeftModel.from_pretrained(model, self.files.adapter_dir).merge_and_unload()
         return model.eval()
 
-    def stream(self, messages: list[dict[str, str]], stop: Stop | None = None) -> Iterator[str]:
+    def stream(
+        self, messages: list[dict[str, str]], stop: Stop | None = None, reply_start: str = ""
+    ) -> Iterator[str]:
         """The reply's text, piece by piece as it is decoded. `stop`, when given, is asked before
         every token; once it says True decoding ends and GenerationStopped is raised, so a reply
-        nobody waits for frees the model (and its lock) within a token."""
+        nobody waits for frees the model (and its lock) within a token. `reply_start`: words the
+        reply has said already (an opening spoken ahead); decoding goes on after them, and only
+        what follows them is streamed."""
         stop = stop or _always_wanted
+        prompt = prompt_ids(self.tokenizer, messages)
+        if reply_start:
+            prompt += self.tokenizer(reply_start, add_special_tokens=False)["input_ids"]
         if self.backend == "llama.cpp":
-            yield from self._stream_llama(prompt_ids(self.tokenizer, messages), stop)
+            yield from self._stream_llama(prompt, stop)
         else:
-            yield from self._stream_transformers(prompt_ids(self.tokenizer, messages), stop)
+            yield from self._stream_transformers(prompt, stop)
 
     def _stream_llama(self, prompt: list[int], stop: Stop) -> Iterator[str]:
         with self._lock:

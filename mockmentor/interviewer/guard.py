@@ -67,11 +67,14 @@ def opening_clause(text: str, min_words: int) -> Opening | None:
     return None
 
 
-def sentence_stream(pieces: Iterator[str], opening_words: int = 0) -> Iterator[str]:
+def sentence_stream(pieces: Iterator[str], opening_words: int = 0, said: str = "") -> Iterator[str]:
     """Complete sentences out of a token stream, each as soon as its end is seen. With
     `opening_words`, the first sentence's opening clause of at least that many words comes
-    before it as an `Opening`, as soon as it is written."""
-    buffer, opened = "", not opening_words
+    before it as an `Opening`, as soon as it is written. `said`: an opening made ahead of the
+    stream (the reply's first words, which `pieces` go on from): it is that `Opening`, at once."""
+    if said:
+        yield Opening(said)
+    buffer, opened = said, bool(said) or not opening_words
     for piece in pieces:
         buffer += piece
         *done, buffer = _BOUNDARY.split(buffer)
@@ -101,7 +104,7 @@ def guarded_feedback(
     opening = ""  # the first sentence's opening clause, spoken before the sentence ended
     for sentence in model_sentences:
         if isinstance(sentence, Opening):
-            if leads == 0 and not opening and _keeps_contract(sentence, facts):
+            if leads == 0 and not opening and keeps_contract(sentence, facts):
                 opening = str(sentence)
                 yield opening, source
             continue
@@ -157,9 +160,10 @@ def gives_away(text: str, facts: AnswerFacts) -> bool:
     return bool(leaked_points(text, facts.missed, facts.question, facts.answer))
 
 
-def _keeps_contract(text: str, facts: AnswerFacts) -> bool:
+def keeps_contract(text: str, facts: AnswerFacts) -> bool:
     """A feedback sentence, or the start of one, that may be spoken: no speaker tag, no
-    question, nothing given away, within MAX_WORDS."""
+    question, nothing given away, within MAX_WORDS (an opening made ahead of the final answer is
+    used only if it still keeps it)."""
     return not (
         ROLE_LEAK.search(text) or "?" in text or gives_away(text, facts) or len(text.split()) > MAX_WORDS
     )
@@ -169,10 +173,10 @@ def _kept_of(sentence: str, opening: str, facts: AnswerFacts) -> str:
     """The first sentence, its `opening` spoken already: whole if it keeps the contract, else
     cut after its last clause that does and ended there; when none after the opening does, the
     opening ended by a line that names nothing (its clause mark stays: it has been spoken)."""
-    if ENDED.search(sentence) and _keeps_contract(sentence, facts):
+    if ENDED.search(sentence) and keeps_contract(sentence, facts):
         return sentence
     for word in reversed(list(re.finditer(r"\S+", sentence))):
         cut = sentence[: word.end()]
-        if word.end() > len(opening) and CLAUSE_END.search(word.group()) and _keeps_contract(cut, facts):
+        if word.end() > len(opening) and CLAUSE_END.search(word.group()) and keeps_contract(cut, facts):
             return f"{cut[:-1]}."
     return f"{opening} {OPENING_ENDINGS[facts.verdict]}"

@@ -128,6 +128,14 @@ class LiveAnswerConfig:
             "spoken (with prefill_next_prompt; only while no other answer is spoken)"
         },
     )
+    opening_ahead: bool = field(
+        default=True,
+        metadata={
+            "help": "make the reply's opening clause and its speech on the answer heard so far while "
+            "it is spoken (which prefills the prompt too); the reply starts from it when the plan's "
+            "verdict on the whole answer is the same (only while no other answer is spoken)"
+        },
+    )
     draft_max_listening: int = field(
         default=1,
         metadata={"help": "drafts run only while at most this many answers are spoken in the process"},
