@@ -603,7 +603,8 @@ def warm_service(config: Path, work: Path, clip: tuple[str, bytes]) -> Iterator[
 # answered, and the quick tail prompted with up to 600 characters of what was said before it.
 UNPREPARED = "prepare_question=false,live_answer.tail_prompt_chars=600"
 LAST_DRAFT_DROPPED = "live_answer.keep_last_draft=false"
-OPENING_AHEAD_OFF = "live_answer.opening_ahead=false"  # the release before: the prompt prefilled only
+# The reply's opening made while the answer is spoken: off in the configuration (README)
+OPENING_AHEAD_ON = "live_answer.opening_ahead=true"
 EARLY_TAIL_OFF = "live_answer.early_tail_s=0"
 # The live path before the quick tail and the answer prefill (two releases back).
 PREVIOUS_LIVE_PATH = ",".join(
@@ -631,7 +632,7 @@ def main() -> None:
     parser.add_argument(
         "--live-settings", nargs="*",
         default=[
-            OPENING_AHEAD_OFF, LAST_DRAFT_DROPPED, UNPREPARED, "early_opening=false", PREVIOUS_LIVE_PATH,
+            OPENING_AHEAD_ON, LAST_DRAFT_DROPPED, UNPREPARED, "early_opening=false", PREVIOUS_LIVE_PATH,
             EARLY_TAIL_OFF,
         ],
         help="serve settings (KEY=VALUE, several joined by commas) to time on the live button path, "

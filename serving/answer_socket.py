@@ -185,7 +185,7 @@ class AnswerSocket:
             if status.ended:
                 return "silence"
             await self._speculate(live, status)
-            self._prefill(status)
+            self._prefill(live, status)
             if shown != (seen := _shown(status)):
                 shown = seen
                 await self.ws.send_json({"event": "listening", **status.__dict__})
@@ -219,10 +219,14 @@ class AnswerSocket:
         return "done"
 
     # ---- the reply, started early -----------------------------------------------------------
-    def _prefill(self, status: Status) -> None:
+    def _prefill(self, live: LiveAnswer, status: Status) -> None:
         """Prefill the interviewer's prompt through each new part of the answer heard (with
         `opening_ahead`, make the reply's opening on it, which prefills it too), one at a time,
-        while only this answer is being spoken (the prompt cache is the process's one)."""
+        while only this answer is being spoken (the prompt cache is the process's one).
+
+        The opening is made only while the worker is not transcribing, and given up at the
+        model's next token once it is: on 2 cores, the two at once made the tail after "done"
+        wait for drafts behind (README, "The opening made while the answer is spoken")."""
         config = self.live_config
         if not (config.prefill_answer or config.opening_ahead):
             return
@@ -230,17 +234,20 @@ class AnswerSocket:
         alone = self.engine.listening.count <= config.draft_max_listening
         if busy or not alone or self.early is not None or status.heard == self.prefilled:
             return
-        self.prefilled = status.heard
         if config.opening_ahead:
+            if live.transcribing:
+                return
+            self.prefilled = status.heard
             work = functools.partial(
                 self.engine.opening_ahead,
                 self.state,
                 self.last,
                 self.token,
                 status.heard,
-                self.prefill_stop.is_set,
+                lambda: self.prefill_stop.is_set() or live.transcribing,
             )
         else:
+            self.prefilled = status.heard
             work = functools.partial(self.engine.prefill_answer, self.last, status.heard)
         self.prefilling = asyncio.create_task(asyncio.to_thread(work))
         self.prefilling.add_done_callback(self._made)

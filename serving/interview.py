@@ -34,6 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from mockmentor.interviewer.decoding import GenerationStopped
 from mockmentor.interviewer.guard import (
     CLOSING,
+    ENDED,
     OFF_TOPIC,
     OFF_TOPIC_AGAIN,
     Opening,
@@ -200,9 +201,11 @@ class InterviewEngine:
         socket, while the candidate speaks; `session` and `last` as `answerable` gave them) by
         the turn's own steps: score, plan, the model's first words under the guard, Piper.
 
-        None when the plan asks no model (an answer that does not address the question), when
-        the model's first sentence opens with no clause that keeps the contract, or when `stop`
-        says it is no longer wanted. It prefills the prompt through the answer as
+        The opening is the first sentence's opening clause, or the whole first sentence when it
+        has none (most of the tuned model's first sentences: "You described the stack's order
+        well."). None when the plan asks no model (an answer that does not address the
+        question), when that opening breaks the contract, or when `stop` says it is no longer
+        wanted. It prefills the prompt through the answer as
         `prefill_answer` does; nothing is stored."""
         if not (self.config.early_opening and self.config.first_clause_words):
             return None
@@ -219,7 +222,10 @@ class InterviewEngine:
                 first = next(sentence_stream(pieces, self.config.first_clause_words), None)
             finally:
                 pieces.close()  # frees the model for the next draft, or the turn itself
-            if not isinstance(first, Opening) or not keeps_contract(first, facts) or stop():
+            # its opening clause, or the whole first sentence when it has none (words cut off by
+            # the token limit are no sentence)
+            whole = first is not None and ENDED.search(first) is not None
+            if not (isinstance(first, Opening) or whole) or not keeps_contract(first, facts) or stop():
                 return None
             speech = self.spoken(str(first))
         except (RequestRefused, GenerationStopped):

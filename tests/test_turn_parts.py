@@ -305,3 +305,14 @@ def test_an_opening_made_ahead_starts_the_reply_at_once_and_the_model_goes_on_fr
     leaky = iter([" both perform", " the same task,", " and both have", " termination tests."])
     parts = [p for p, _ in guarded_feedback(sentence_stream(leaky, 4, said=said), facts, True, None, 0)]
     assert parts[:2] == [said, "both perform the same task."] and not any("termination" in p for p in parts)
+
+
+def test_a_whole_first_sentence_made_ahead_is_said_once_and_the_turn_goes_on_after_it() -> None:
+    """A first sentence with no opening clause is made ahead whole: the guard counts it as the
+    turn's first feedback sentence and goes on with the model's next one."""
+    facts = SIMILARITIES
+    said = "Infinite loops and doing the same task over and over are both real similarities."
+    ask = "In a well-written recursive function, what gets checked before it calls itself again?"
+    rest = iter([" What", " they", " share", " in", " how", " they", " stop", " is", " missing.", f" {ask}"])
+    parts = [p for p, _ in guarded_feedback(sentence_stream(rest, 4, said=said), facts, True, None, 0)]
+    assert parts == [said, "What they share in how they stop is missing.", ask]

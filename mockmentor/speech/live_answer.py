@@ -42,6 +42,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from pydantic.dataclasses import dataclass as config_dataclass
@@ -129,7 +130,7 @@ class LiveAnswerConfig:
         },
     )
     opening_ahead: bool = field(
-        default=True,
+        default=False,
         metadata={
             "help": "make the reply's opening clause and its speech on the answer heard so far while "
             "it is spoken (which prefills the prompt too); the reply starts from it when the plan's "
@@ -263,6 +264,25 @@ class LiveAnswer:
         self.early_tail: tuple[Tail, Future[Heard]] | None = None  # the open segment heard early
         self.transcribing_s = 0.0  # the worker's time so far: what listening costs
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-answer")
+        self._jobs = 0  # submitted to the worker and not finished (or cancelled) yet
+        self._jobs_lock = threading.Lock()
+
+    def _submit(self, work: Callable[..., Any], *args: Any) -> Future:
+        with self._jobs_lock:
+            self._jobs += 1
+        future = self.worker.submit(work, *args)
+        future.add_done_callback(self._job_done)
+        return future
+
+    def _job_done(self, _: Future) -> None:
+        with self._jobs_lock:
+            self._jobs -= 1
+
+    @property
+    def transcribing(self) -> bool:
+        """Is the worker transcribing (or about to)? Other work of this answer, which would share
+        the cores with it, waits meanwhile (the socket's opening made ahead)."""
+        return self._jobs > 0
 
     # ---- audio in --------------------------------------------------------------------------
     @property
@@ -303,7 +323,7 @@ class LiveAnswer:
             return
         audio = self._audio()[tail.start : tail.heard_to]
         earlier = [s.heard for s in self.segments]
-        self.early_tail = tail, self.worker.submit(self._transcribe, audio, earlier, False, True, tail.voiced)
+        self.early_tail = tail, self._submit(self._transcribe, audio, earlier, False, True, tail.voiced)
 
     # ---- drafts of the segment being spoken ---------------------------------------------------
     def _next_draft(self) -> None:
@@ -319,7 +339,7 @@ class LiveAnswer:
             end = self.drafted_to = self.samples
             audio = self._audio()[start:end]
             earlier = [s.heard for s in self.segments]
-            self.draft = Draft(start, end, self.worker.submit(self._transcribe_draft, audio, earlier))
+            self.draft = Draft(start, end, self._submit(self._transcribe_draft, audio, earlier))
 
     def _take_draft(self) -> None:
         """Keep what the draft of the open segment agrees on with the one before (waiting for it to
@@ -427,11 +447,11 @@ class LiveAnswer:
         earlier = [s.heard for s in self.segments]
         if early is None:
             audio = self._audio()[tail.start : tail.heard_to]
-            heard = self.worker.submit(self._transcribe, audio, earlier, whole, final, tail.voiced)
+            heard = self._submit(self._transcribe, audio, earlier, whole, final, tail.voiced)
         elif final:
             heard = early[1]
         else:
-            heard = self.worker.submit(self._may_end, early[1], earlier, whole)
+            heard = self._submit(self._may_end, early[1], earlier, whole)
         self.segments.append(Segment(tail.start, end, heard))
 
     def _may_end(self, early: Future[Heard], earlier: list[Future[Heard]], whole: bool) -> Heard:
