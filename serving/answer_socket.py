@@ -12,10 +12,10 @@ While the candidate is silent where the answer may end (end_of_turn.py), the tur
 the transcript so far, up to its first spoken sentence; if the answer then ends with nothing more
 said, that sentence goes out at once, and if the candidate speaks again it is dropped.
 
-While the candidate speaks, each new part of the transcript gets the reply's opening clause made
-for it, spoken by Piper (InterviewEngine.opening_ahead); when the answer ends, the turn opens
-with the latest one if the plan's verdict on the whole answer is the one it was made for, and
-the model goes on from it.
+With `opening_ahead` (off by default), each new part of the transcript heard while the worker is
+idle gets the reply's opening made for it and spoken by Piper (InterviewEngine.opening_ahead);
+when the answer ends, the turn opens with the latest one if the plan's verdict on the whole
+answer is the one it was made for, and the model goes on from it.
 
 Nothing is stored until the turn's last step, so a connection that drops mid-answer leaves no
 turn. Every refusal closes the socket with a code and a reason a person can read:

@@ -132,9 +132,10 @@ class LiveAnswerConfig:
     opening_ahead: bool = field(
         default=False,
         metadata={
-            "help": "make the reply's opening clause and its speech on the answer heard so far while "
-            "it is spoken (which prefills the prompt too); the reply starts from it when the plan's "
-            "verdict on the whole answer is the same (only while no other answer is spoken)"
+            "help": "make the reply's opening (clause, or first sentence) and its speech on the answer "
+            "heard so far while it is spoken and the worker is idle (which prefills the prompt too); "
+            "the reply starts from it when the plan's verdict on the whole answer is the same (only "
+            "while no other answer is spoken; off: on 2 cores it rarely pays, see the README)"
         },
     )
     draft_max_listening: int = field(
