@@ -82,8 +82,9 @@ def decoded(name: str) -> np.ndarray:
 
 
 def plain(text: str) -> str:
-    """Lower case, punctuation dropped, single spaces: text as a transcript is compared."""
-    return " ".join(re.sub(r"[^a-z0-9 ]+", " ", text.lower()).split())
+    """Lower case, punctuation dropped, single spaces: text as a transcript is compared. An apostrophe
+    joins its word ("differ's" is one word, as Whisper may hear "differs"), other marks part words."""
+    return " ".join(re.sub(r"[^a-z0-9 ]+", " ", re.sub("['\u2019]", "", text.lower())).split())
 
 
 def with_thinking_pause(
