@@ -140,11 +140,13 @@ def heard_live(
     heard_early: list[Future] | None = None,
     tail_prompt_chars: int = LiveAnswerConfig.tail_prompt_chars,
     listener: Any = None,
+    audio: np.ndarray | None = None,
 ) -> LiveAnswer:
     """The clip (and `then_silence_s` of silence) fed frame by frame on a machine that keeps up
     (each draft, tail heard early and segment is done before the next frame), then finished; the
     caller closes it. `asked` collects what the sentence-end check was asked about, `heard_early`
-    each tail heard early; `early_tail_s` None: the configured default (0 without the quick tail)."""
+    each tail heard early; `early_tail_s` None: the configured default (0 without the quick tail);
+    `audio`: fed instead of the clip."""
     asked = [] if asked is None else asked
     heard_early = [] if heard_early is None else heard_early
     early = LiveAnswerConfig.early_tail_s if quick_tail else 0.0
@@ -159,7 +161,8 @@ def heard_live(
         60,
         can_end=lambda t: asked.append(t) is None,
     )
-    audio = np.concatenate([clip(name), np.zeros(int(then_silence_s * SAMPLE_RATE), np.float32)])
+    audio = clip(name) if audio is None else audio
+    audio = np.concatenate([audio, np.zeros(int(then_silence_s * SAMPLE_RATE), np.float32)])
     for frame in frames(audio):
         live.feed(frame)
         if live.draft is not None:
@@ -248,6 +251,29 @@ def test_drafts_leave_only_a_short_tail_to_transcribe_when_the_answer_ends() -> 
         times = [(w.start, w.end) for w in drafted.snapshot().words]
         assert all(a[0] <= b[0] for a, b in itertools.pairwise(times)), "word times run backwards"
         assert times[-1][1] <= len(clip(name)) / SAMPLE_RATE + 0.1
+    finally:
+        whole.close()
+        drafted.close()
+
+
+@pytest.mark.slow
+def test_a_fragment_before_the_drafts_cut_is_heard_again_with_what_follows() -> None:
+    """A 0.6 s pause after the first second of LJ001-0003: the fragment before it ("For although
+    the Chinese") is shorter than min_segment_s, and the 8 s after it are long enough for the
+    drafts to cut. The drafts hear the fragment again with that speech, as the tail does without
+    drafts, instead of cutting after it and leaving it heard alone."""
+    name = "LJ001-0003.wav"
+    ends = [w.end for w in speech().transcribe(clip(name)).words]
+    at = int(next(end for end in ends if end > 1.0) * SAMPLE_RATE)
+    audio = np.concatenate([clip(name)[:at], np.zeros(int(0.6 * SAMPLE_RATE), np.float32), clip(name)[at:]])
+    said = plain(transcripts()[name])
+    whole, drafted = heard_live(name, 0.0, audio=audio), heard_live(name, 1.0, audio=audio)
+    try:
+        assert any(s.cut_in_speech for s in drafted.segments), "the drafts did not cut"
+        lengths = [(s.end - s.start) / SAMPLE_RATE for s in drafted.segments[:-1]]
+        assert min(lengths) >= drafted.config.min_segment_s, f"a fragment was left heard alone: {lengths}"
+        text = drafted.snapshot().text
+        assert jiwer.wer(said, plain(text)) <= jiwer.wer(said, plain(whole.snapshot().text)) + 0.05, text
     finally:
         whole.close()
         drafted.close()

@@ -209,6 +209,7 @@ class Draft:
     start: int
     end: int
     transcript: Future[Transcript]
+    segments: int  # closed segments before it: a fragment before the open one is heard again in it
 
 
 @dataclass(frozen=True)
@@ -338,9 +339,12 @@ class LiveAnswer:
         due = self.samples - max(self.drafted_to, start) >= self.config.draft_every_s * SAMPLE_RATE
         if due and self._may_work_ahead():
             end = self.drafted_to = self.samples
+            segments = len(self.segments) - self._fragment_before()
+            if segments < len(self.segments):  # a fragment is heard with the speech after it (_tail)
+                start = self.segments[segments].start
             audio = self._audio()[start:end]
-            earlier = [s.heard for s in self.segments]
-            self.draft = Draft(start, end, self._submit(self._transcribe_draft, audio, earlier))
+            earlier = [s.heard for s in self.segments[:segments]]
+            self.draft = Draft(start, end, self._submit(self._transcribe_draft, audio, earlier), segments)
 
     def _take_draft(self) -> None:
         """Keep what the draft of the open segment agrees on with the one before (waiting for it to
@@ -386,6 +390,7 @@ class LiveAnswer:
         )
         heard: Future[Heard] = Future()
         heard.set_result(Heard(part, can_end=False))  # cut mid-speech: the candidate goes on
+        del self.segments[draft.segments :]  # the fragment the draft heard again, if any
         self.segments.append(Segment(draft.start, cut, heard, cut_in_speech=True))
         self.open_from, self.guess = cut, words[kept:]
 
@@ -401,6 +406,12 @@ class LiveAnswer:
         return (starts[int(np.argmin(energy))] + width // 2) if energy else lo
 
     # ---- segments ------------------------------------------------------------------------------
+    def _fragment_before(self) -> bool:
+        """Is the last closed segment a fragment ("differs from"), shorter than `min_segment_s`? It
+        was transcribed for the pause's verdict; heard alone it invites Whisper to finish the
+        sentence itself, so the open segment's drafts and tail hear it again with what follows."""
+        return bool(self.segments) and self.segments[-1].end - self.segments[-1].start < self.min_segment
+
     def _tail(self, end: int, final: bool) -> Tail:
         """How the segment being spoken would be heard if it closed at `end` (changes nothing)."""
         start = self.open_from or 0
@@ -408,10 +419,8 @@ class LiveAnswer:
         # Open without a pause as long as 0.3 s (segment_pause_s) since its start: nothing for
         # a second VAD pass to drop, and no gap inside it that delivery counts as a pause.
         quick = final and self.config.quick_tail
-        if self.segments and self.segments[-1].end - self.segments[-1].start < self.min_segment:
-            # A fragment ("differs from") heard alone invites Whisper to finish the sentence
-            # itself: it was transcribed for the pause's verdict, and is heard again with what followed.
-            start, segments, quick = self.segments[-1].start, segments - 1, False  # a pause between: in full
+        if self._fragment_before():  # heard again with what followed, in full: a pause between
+            start, segments, quick = self.segments[-1].start, segments - 1, False
         # A short piece that goes on from a draft's cut is no fragment: it ends a sentence begun
         # before the cut, which Whisper has as its prompt.
         before = self.segments[segments - 1] if segments else None
