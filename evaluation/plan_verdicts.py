@@ -10,8 +10,10 @@ two graders' own bands, one against the other, show how reproducible those bands
 
 One fold is 17 questions, and its kappa moves with the fold: `every_fold` plans the verdicts on
 all five folds' answers (each still scored by a scorer that never saw its question), pooled and
-fold by fold. The coverage rule's three parameters were fitted on written turns of the other
-folds' answers, so outside the held-out fold it has seen the writers' judgements, not the scores.
+fold by fold. The coverage rule's three weights were fitted on the written turns of the training
+questions' answers (data/build_dialogues.py: three folds, neither the held-out fold nor the
+validation fold), so on those three folds it has seen the writers' judgements of the answers
+(never the scorer's scores, which come from the unseen-question folds).
 """
 
 from __future__ import annotations
