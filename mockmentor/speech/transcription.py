@@ -115,6 +115,13 @@ def skipped(transcript: Transcript, seconds: float) -> bool:
     return seconds >= SKIP_CHECK_S and len(transcript.text.split()) < MIN_WORDS_PER_S * seconds
 
 
+def skipped_speech(transcript: Transcript, audio: np.ndarray) -> bool:
+    """`skipped` against the audio's length, and then against its speech (`voiced_seconds`): the
+    length bounds the speech, so the VAD runs only where the transcript already looks short."""
+    seconds = len(audio) / SAMPLE_RATE
+    return skipped(transcript, seconds) and skipped(transcript, voiced_seconds(audio))
+
+
 def voiced_seconds(audio: np.ndarray) -> float:
     """Seconds of speech in `audio`, as faster-whisper's own VAD filter finds them: a thinking
     pause is no speech, so few words around one are no skip."""
@@ -201,7 +208,7 @@ class SpeechToText:
         self.beam_size = beam_size
         self.temperatures = FALLBACK_TEMPERATURES if fallback else (0.0,)
         self.loops = 0  # transcripts that looped and were decoded again: what the guard caught
-        self.skips = 0  # windowed decodes that skipped words (`skipped`) and were decoded again
+        self.skips = 0  # decodes that skipped words (`skipped_speech`) and were decoded again
 
     def transcribe(
         self,
@@ -220,9 +227,7 @@ class SpeechToText:
         seconds = len(audio) / SAMPLE_RATE
         heard = self._decode(audio, prompt, window_s, vad, word_times)
         loop = looped(heard, seconds)
-        # The audio's length bounds its speech: the VAD runs only where that already looks short.
-        skip = window_s is not None and not loop and skipped(heard, seconds)
-        skip = skip and skipped(heard, voiced_seconds(audio))
+        skip = window_s is not None and not loop and skipped_speech(heard, audio)
         self.loops, self.skips = self.loops + loop, self.skips + skip
         if prompt is None and window_s is None:
             return self._as_upload(audio, vad, heard)
@@ -238,10 +243,10 @@ class SpeechToText:
         3) heard all four items of "There are four ways: nonconstant pointer to constant data,
         ..." where the 30 s window wrote its first eight words."""
         seconds = len(audio) / SAMPLE_RATE
-        heard = heard or self._decode(audio, None, None, vad)
+        heard = self._decode(audio, None, None, vad) if heard is None else heard
         if looped(heard, seconds):
             return self._unlooped(audio, heard, vad)
-        if not (skipped(heard, seconds) and skipped(heard, voiced_seconds(audio))):
+        if not skipped_speech(heard, audio):
             return heard
         self.skips += 1
         again = self._decode(audio, None, seconds, vad)
